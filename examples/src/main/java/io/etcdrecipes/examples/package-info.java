@@ -1,0 +1,4 @@
+/**
+ * The demo and command-line examples.
+ */
+package io.etcdrecipes.examples;
