@@ -335,6 +335,17 @@ public final class EtcdCluster implements AutoCloseable {
         return "EtcdCluster[" + id + ", " + config.members + " member(s), " + (isClosed() ? "closed" : started ? "started" : "new") + "]";
     }
 
+    /**
+     * Kills etcd processes left by JVMs that are dead (and removes their iptables chains and data dirs), never
+     * those of a live JVM. Runs by itself when a JVM first starts a cluster.
+     *
+     * @return how many processes were killed
+     */
+    public static int reapOrphans() {
+        Registry.initOnce();
+        return Registry.reapOrphans();
+    }
+
     // ------------------------------------------------------------------ isolation
 
     /** Why {@link EtcdMember#isolate()} cannot work in this JVM, or empty if it can. */
