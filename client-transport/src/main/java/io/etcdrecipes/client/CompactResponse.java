@@ -1,0 +1,4 @@
+package io.etcdrecipes.client;
+
+/** The result of a compaction. */
+public record CompactResponse(ResponseHeader header) {}

@@ -1,0 +1,246 @@
+package io.etcdrecipes.client;
+
+import io.etcdrecipes.client.internal.AuthTokens;
+import io.etcdrecipes.client.internal.Caller;
+import io.etcdrecipes.client.internal.Connection;
+import io.etcdrecipes.client.internal.Endpoints;
+import io.etcdrecipes.client.internal.KeyCodec;
+import io.etcdrecipes.client.internal.KvImpl;
+import io.etcdrecipes.client.internal.KvProtos;
+import io.etcdrecipes.client.internal.LeaseImpl;
+import io.etcdrecipes.client.internal.Metrics;
+import io.etcdrecipes.client.internal.WatchImpl;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+
+/**
+ * A client of one etcd cluster: the entry point to {@link KV}, {@link Lease}, {@link Watch} and the
+ * admin services. Thread-safe; make one per cluster and share it. Closing it closes its watches and
+ * keep-alives and leaves no thread behind.
+ *
+ * <pre>{@code
+ * try (EtcdClient client = EtcdClient.builder().endpoints("http://127.0.0.1:2379").build()) {
+ *   client.kv().put("greeting", "hello").join();
+ * }
+ * }</pre>
+ */
+public final class EtcdClient implements AutoCloseable {
+
+  private final EtcdClientConfig config;
+  private final Connection connection;
+  private final Caller caller;
+  private final KvImpl kv;
+  private final LeaseImpl lease;
+  private final WatchImpl watch;
+
+  private EtcdClient(EtcdClientConfig config, Object meterRegistry) {
+    this.config = config;
+    this.connection = new Connection(config);
+    AuthTokens tokens = config.username() == null ? null
+        : new AuthTokens(config.username(), config.password(), config.callTimeout());
+    Metrics metrics = meterRegistry == null ? null : Metrics.of(meterRegistry);
+    this.caller = new Caller(connection, tokens, metrics);
+    if (tokens != null) {
+      tokens.bind(caller);
+    }
+    KvProtos protos = new KvProtos(KeyCodec.of(config.namespace()));
+    this.kv = new KvImpl(caller, protos, config.callTimeout());
+    this.lease = new LeaseImpl(caller, config.callTimeout());
+    this.watch = new WatchImpl(caller, protos);
+    if (metrics != null) {
+      metrics.gauge("etcd.client.watches", "open watches", watch::openWatches);
+      metrics.gauge("etcd.client.leases.kept.alive", "leases kept alive", lease::keptAliveCount);
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public EtcdClientConfig config() {
+    return config;
+  }
+
+  public KV kv() {
+    return kv;
+  }
+
+  public Lease lease() {
+    return lease;
+  }
+
+  public Watch watch() {
+    return watch;
+  }
+
+  /** The endpoints the client currently uses (they change with auto-sync). */
+  public List<URI> endpoints() {
+    List<URI> out = new ArrayList<>();
+    for (Connection.EndpointChannel c : connection.channels()) {
+      out.add(c.uri());
+    }
+    return out;
+  }
+
+  /** For tests of single-flight token refresh: how many Authenticate calls this client made. */
+  public long authenticateCount() {
+    return caller.tokens() == null ? 0 : caller.tokens().authenticateCount();
+  }
+
+  /** Closes watches, keep-alives and connections. Pending calls fail with {@link ClosedClientException}. */
+  @Override
+  public void close() {
+    watch.close();
+    lease.close();
+    connection.close();
+  }
+
+  /** Builds an {@link EtcdClient}. Every setting has a default except the endpoints. */
+  public static final class Builder {
+    final List<URI> endpoints = new ArrayList<>();
+    Duration callTimeout = Duration.ofSeconds(10);
+    Duration connectTimeout = Duration.ofSeconds(5);
+    Duration keepaliveTime = Duration.ofSeconds(30);
+    Duration keepaliveTimeout = Duration.ofSeconds(10);
+    int maxInboundMessageSize = Integer.MAX_VALUE;
+    int maxOutboundMessageSize = 2 * 1024 * 1024;
+    String username;
+    String password;
+    ByteSequence namespace;
+    boolean requireLeader;
+    Duration autoSyncInterval;
+    Executor callbackExecutor;
+    TlsConfig tls;
+    int maxRetries = 10;
+    Object meterRegistry;
+
+    private Builder() {}
+
+    /** One or more endpoints: {@code "http://h:2379,https://h2:2379"}; https turns TLS on. */
+    public Builder endpoints(String... endpoints) {
+      this.endpoints.clear();
+      for (String e : endpoints) {
+        this.endpoints.addAll(Endpoints.parse(e));
+      }
+      return this;
+    }
+
+    public Builder endpoints(List<String> endpoints) {
+      return endpoints(endpoints.toArray(new String[0]));
+    }
+
+    /** The deadline of every call unless a call says otherwise (default 10 s). */
+    public Builder callTimeout(Duration timeout) {
+      this.callTimeout = EtcdClientConfig.positive(timeout, "callTimeout");
+      return this;
+    }
+
+    /** How long to wait for a TCP connection to a member (default 5 s). */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = EtcdClientConfig.positive(timeout, "connectTimeout");
+      return this;
+    }
+
+    /**
+     * gRPC keepalive: a ping after {@code time} without traffic, the connection dropped when no answer
+     * comes within {@code timeout} (defaults 30 s / 10 s; etcd refuses pings more often than every 5 s
+     * unless started with a smaller {@code --grpc-keepalive-min-time}).
+     */
+    public Builder keepalive(Duration time, Duration timeout) {
+      this.keepaliveTime = EtcdClientConfig.positive(time, "keepaliveTime");
+      this.keepaliveTimeout = EtcdClientConfig.positive(timeout, "keepaliveTimeout");
+      return this;
+    }
+
+    public Builder maxInboundMessageSize(int bytes) {
+      if (bytes <= 0) {
+        throw new IllegalArgumentException("maxInboundMessageSize must be > 0");
+      }
+      this.maxInboundMessageSize = bytes;
+      return this;
+    }
+
+    /** Requests larger than this fail before they are sent (default 2 MiB, as in Go). */
+    public Builder maxOutboundMessageSize(int bytes) {
+      if (bytes <= 0) {
+        throw new IllegalArgumentException("maxOutboundMessageSize must be > 0");
+      }
+      this.maxOutboundMessageSize = bytes;
+      return this;
+    }
+
+    /** Authenticate as this user; the token is fetched before the first call and refreshed when rejected. */
+    public Builder credentials(String username, String password) {
+      this.username = Objects.requireNonNull(username, "username");
+      this.password = Objects.requireNonNull(password, "password");
+      return this;
+    }
+
+    /** Prefix every key with {@code namespace} and strip it from responses (Go: namespace package). */
+    public Builder namespace(String namespace) {
+      return namespace(ByteSequence.of(namespace));
+    }
+
+    public Builder namespace(ByteSequence namespace) {
+      this.namespace = namespace == null || namespace.isEmpty() ? null : namespace;
+      return this;
+    }
+
+    /** Ask members to fail calls and watches at once when they have no leader (Go: WithRequireLeader). */
+    public Builder requireLeader(boolean requireLeader) {
+      this.requireLeader = requireLeader;
+      return this;
+    }
+
+    /** Refresh the endpoints from the member list at this interval. */
+    public Builder autoSyncInterval(Duration interval) {
+      this.autoSyncInterval = interval == null ? null : EtcdClientConfig.positive(interval, "autoSyncInterval");
+      return this;
+    }
+
+    /** Where future completions and user callbacks run (default: the client's own daemon pool). */
+    public Builder callbackExecutor(Executor executor) {
+      this.callbackExecutor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    public Builder tls(TlsConfig tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /** The most attempts a retryable call makes within its deadline (default 10). */
+    public Builder maxRetries(int attempts) {
+      if (attempts < 1) {
+        throw new IllegalArgumentException("maxRetries must be >= 1");
+      }
+      this.maxRetries = attempts;
+      return this;
+    }
+
+    /** Record metrics into this Micrometer {@code MeterRegistry} (typed as Object: Micrometer is optional). */
+    public Builder meterRegistry(Object registry) {
+      this.meterRegistry = registry;
+      return this;
+    }
+
+    public EtcdClientConfig buildConfig() {
+      return new EtcdClientConfig(this);
+    }
+
+    public EtcdClient build() {
+      return new EtcdClient(buildConfig(), meterRegistry);
+    }
+
+    @Override
+    public String toString() {
+      return "EtcdClient.Builder" + Arrays.asList(endpoints);
+    }
+  }
+}

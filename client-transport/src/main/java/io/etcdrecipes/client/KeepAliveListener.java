@@ -1,0 +1,17 @@
+package io.etcdrecipes.client;
+
+/**
+ * Hears about one kept-alive lease. Called on the client's callback executor, never on a gRPC thread,
+ * one call at a time and in order for each lease.
+ */
+public interface KeepAliveListener {
+
+  /** The lease was renewed. */
+  default void onRenewed(LeaseKeepAliveResponse response) {}
+
+  /**
+   * The lease is lost: the server said it does not exist (expired or revoked), or its TTL ran out here
+   * without a successful renewal. Final: no more calls follow.
+   */
+  void onLost(EtcdException cause);
+}

@@ -1,0 +1,4 @@
+package io.etcdrecipes.client;
+
+/** A revoked lease; its keys were deleted at {@code header().revision()}. */
+public record LeaseRevokeResponse(ResponseHeader header) {}

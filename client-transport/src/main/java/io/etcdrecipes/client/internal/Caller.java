@@ -1,0 +1,272 @@
+package io.etcdrecipes.client.internal;
+
+import dev.failsafe.Failsafe;
+import dev.failsafe.RetryPolicy;
+import io.etcdrecipes.client.EtcdException;
+import io.etcdrecipes.client.ServerError;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ClientStreamTracer;
+import io.grpc.Deadline;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs unary RPCs: picks a member, applies the deadline, and retries with Go's rules.
+ *
+ * <p>Repeatable calls (reads, status, lists) are retried on UNAVAILABLE. Calls that change state (put,
+ * delete, txn, compact, admin writes) are retried only when the request provably never left this client
+ * (no message was handed to a transport), so a write is never applied twice behind the caller's back.
+ * The first attempt runs directly; only a retryable failure goes on under a Failsafe retry policy with
+ * jittered backoff, bounded in attempts and by the call's deadline.
+ */
+public final class Caller {
+
+  /** Whether a call may be repeated after it reached the server. */
+  public enum Retry { REPEATABLE, NON_REPEATABLE, NEVER }
+
+  private final Connection connection;
+  private final AuthTokens tokens;
+  private final Metrics metrics;
+
+  public Caller(Connection connection, AuthTokens tokens, Metrics metrics) {
+    this.connection = connection;
+    this.tokens = tokens;
+    this.metrics = metrics;
+  }
+
+  public Connection connection() {
+    return connection;
+  }
+
+  public <Q, R> CompletableFuture<R> call(MethodDescriptor<Q, R> method, Q request, Retry retry, Duration timeout) {
+    return call(method, request, retry, timeout, null);
+  }
+
+  /**
+   * Calls {@code method}. With {@code target} set, the call goes to that member only and fails over to
+   * nobody (maintenance calls aimed at one member).
+   */
+  public <Q, R> CompletableFuture<R> call(MethodDescriptor<Q, R> method, Q request, Retry retry, Duration timeout,
+                                          Connection.EndpointChannel target) {
+    if (connection.isClosed()) {
+      return CompletableFuture.failedFuture(Errors.closed());
+    }
+    Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    long start = System.nanoTime();
+    CompletableFuture<R> first;
+    if (tokens != null && tokens.current() == null && !tokens.isAuthenticate(method)) {
+      first = tokens.refresh(null).thenCompose(t -> attempt(method, request, deadline, target));
+    } else {
+      first = attempt(method, request, deadline, target);
+    }
+    CompletableFuture<R> result = first.handle((r, t) -> {
+      if (t == null) {
+        return CompletableFuture.completedFuture(r);
+      }
+      AttemptFailure f = failureOf(t);
+      if (f != null && isRetryable(f, retry, deadline)) {
+        return retry(method, request, retry, deadline, target, f);
+      }
+      return CompletableFuture.<R>failedFuture(t);
+    }).thenCompose(x -> x);
+    if (metrics != null) {
+      result.whenComplete((r, t) -> metrics.record(method, t, System.nanoTime() - start));
+    }
+    return result.exceptionallyCompose(t -> CompletableFuture.failedFuture(toPublic(t)));
+  }
+
+  private <Q, R> CompletableFuture<R> retry(MethodDescriptor<Q, R> method, Q request, Retry retry,
+                                            Deadline deadline, Connection.EndpointChannel target,
+                                            AttemptFailure firstFailure) {
+    RetryPolicy<R> policy = RetryPolicy.<R>builder()
+        .handleIf((r, t) -> {
+          AttemptFailure f = failureOf(t);
+          return f != null && isRetryable(f, retry, deadline);
+        })
+        .withBackoff(Duration.ofMillis(25), Duration.ofMillis(500))
+        .withJitter(0.25)
+        .withMaxRetries(Math.max(0, connection.config().maxRetries() - 2))
+        .build();
+    return Failsafe.with(policy).with(connection.scheduler())
+        .getStageAsync(() -> {
+          if (firstFailure.invalidToken() && tokens != null) {
+            return tokens.refresh(firstFailure.token()).thenCompose(t -> attempt(method, request, deadline, target));
+          }
+          return attempt(method, request, deadline, target);
+        });
+  }
+
+  private boolean isRetryable(AttemptFailure f, Retry retry, Deadline deadline) {
+    if (connection.isClosed() || deadline.isExpired() || retry == Retry.NEVER) {
+      return false;
+    }
+    if (f.invalidToken()) {
+      return tokens != null;
+    }
+    if (f.status().getCode() != Status.Code.UNAVAILABLE) {
+      return false;
+    }
+    return retry == Retry.REPEATABLE || !f.sent();
+  }
+
+  private <Q, R> CompletableFuture<R> attempt(MethodDescriptor<Q, R> method, Q request, Deadline deadline,
+                                              Connection.EndpointChannel target) {
+    if (connection.isClosed()) {
+      return CompletableFuture.failedFuture(Errors.closed());
+    }
+    Connection.EndpointChannel ep = target != null ? target : connection.pick();
+    SentTracer sent = new SentTracer();
+    String token = tokens == null ? null : tokens.current();
+    CallOptions options = CallOptions.DEFAULT.withDeadline(deadline).withStreamTracerFactory(sent);
+    ClientCall<Q, R> call = ep.channel().newCall(method, options);
+    UnaryCall<Q, R> unary = new UnaryCall<>(call, ep, sent, token);
+    unary.start(request, headers(method, token));
+    return unary.future;
+  }
+
+  /** The metadata every call carries: the auth token and, with require-leader, {@code hasleader}. */
+  public Metadata headers(MethodDescriptor<?, ?> method, String token) {
+    Metadata md = new Metadata();
+    if (token != null && (tokens == null || !tokens.isAuthenticate(method))) {
+      md.put(Headers.TOKEN, token);
+    }
+    if (connection.config().requireLeader()) {
+      md.put(Headers.HAS_LEADER, "true");
+    }
+    return md;
+  }
+
+  public AuthTokens tokens() {
+    return tokens;
+  }
+
+  private Throwable toPublic(Throwable t) {
+    Throwable c = Errors.unwrap(t);
+    if (c instanceof AttemptFailure) {
+      AttemptFailure f = (AttemptFailure) c;
+      return Errors.fromStatus(f.status(), new StatusRuntimeException(f.status()));
+    }
+    if (c instanceof EtcdException) {
+      return c;
+    }
+    if (connection.isClosed()) {
+      return Errors.closed();
+    }
+    return Errors.toEtcdException(c);
+  }
+
+  private static AttemptFailure failureOf(Throwable t) {
+    Throwable c = Errors.unwrap(t);
+    return c instanceof AttemptFailure ? (AttemptFailure) c : null;
+  }
+
+  /** Notes whether the request message was handed to a transport, i.e. may have reached the server. */
+  static final class SentTracer extends ClientStreamTracer.Factory {
+    volatile boolean sent;
+
+    @Override
+    public ClientStreamTracer newClientStreamTracer(ClientStreamTracer.StreamInfo info, Metadata headers) {
+      return new ClientStreamTracer() {
+        @Override
+        public void outboundMessage(int seqNo) {
+          sent = true;
+        }
+      };
+    }
+  }
+
+  /** A failed attempt, with what the retry decision needs. Never reaches users. */
+  static final class AttemptFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final transient Status status;
+    private final boolean sent;
+    private final String token;
+
+    AttemptFailure(Status status, boolean sent, String token) {
+      super(status.toString(), null, false, false);
+      this.status = status;
+      this.sent = sent;
+      this.token = token;
+    }
+
+    Status status() {
+      return status;
+    }
+
+    boolean sent() {
+      return sent;
+    }
+
+    String token() {
+      return token;
+    }
+
+    boolean invalidToken() {
+      ServerError e = ServerError.forMessage(status.getDescription());
+      return e == ServerError.INVALID_AUTH_TOKEN || e == ServerError.AUTH_OLD_REVISION;
+    }
+  }
+
+  /** One attempt of a unary call, completing its future on the callback executor (gRPC's call executor). */
+  private final class UnaryCall<Q, R> extends ClientCall.Listener<R> {
+    final CompletableFuture<R> future = new CompletableFuture<>();
+    private final ClientCall<Q, R> call;
+    private final Connection.EndpointChannel endpoint;
+    private final SentTracer sent;
+    private final String token;
+    private R response;
+
+    UnaryCall(ClientCall<Q, R> call, Connection.EndpointChannel endpoint, SentTracer sent, String token) {
+      this.call = call;
+      this.endpoint = endpoint;
+      this.sent = sent;
+      this.token = token;
+    }
+
+    void start(Q request, Metadata headers) {
+      try {
+        call.start(this, headers);
+        call.request(2);
+        call.sendMessage(request);
+        call.halfClose();
+      } catch (RuntimeException | Error e) {
+        call.cancel("failed to send", e);
+        future.completeExceptionally(e);
+      }
+    }
+
+    @Override
+    public void onMessage(R message) {
+      response = message;
+    }
+
+    @Override
+    public void onClose(Status status, Metadata trailers) {
+      if (status.isOk()) {
+        if (response == null) {
+          future.completeExceptionally(new AttemptFailure(
+              Status.INTERNAL.withDescription("no response message from " + endpoint), true, token));
+        } else {
+          endpoint.healthy();
+          future.complete(response);
+        }
+        return;
+      }
+      Status.Code code = status.getCode();
+      if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
+        // A member that refuses, drops or sits on a call is passed over by the next ones for a while.
+        if (ServerError.forMessage(status.getDescription()) == null) {
+          connection.suspect(endpoint);
+        }
+      }
+      future.completeExceptionally(new AttemptFailure(status, sent.sent, token));
+    }
+  }
+}

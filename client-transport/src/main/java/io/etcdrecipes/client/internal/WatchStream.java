@@ -1,0 +1,433 @@
+package io.etcdrecipes.client.internal;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.CompactedException;
+import io.etcdrecipes.client.ErrorCode;
+import io.etcdrecipes.client.EtcdException;
+import io.etcdrecipes.client.KeyValue;
+import io.etcdrecipes.client.ServerError;
+import io.etcdrecipes.client.WatchEvent;
+import io.etcdrecipes.client.WatchListener;
+import io.etcdrecipes.client.WatchOption;
+import io.etcdrecipes.client.WatchResponse;
+import io.etcdrecipes.client.Watcher;
+import io.etcdrecipes.proto.etcdserverpb.WatchCancelRequest;
+import io.etcdrecipes.proto.etcdserverpb.WatchCreateRequest;
+import io.etcdrecipes.proto.etcdserverpb.WatchGrpc;
+import io.etcdrecipes.proto.etcdserverpb.WatchProgressRequest;
+import io.etcdrecipes.proto.etcdserverpb.WatchRequest;
+import io.etcdrecipes.proto.mvccpb.Event;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Many watches on one bidirectional Watch stream.
+ *
+ * <p>Watch IDs are chosen here (etcd 3.4+ honours {@code watch_id}), so responses are matched without
+ * relying on the order of create replies. Each watch remembers the revision to resume from: the last
+ * delivered event's mod revision + 1, or, for a "from now" watch, its created response's revision + 1.
+ * When the stream fails for any reason, it is reopened on another member with jittered backoff, for as
+ * long as the client is open, and every live watch is re-created from its resume revision: no gap, no
+ * duplicate (events below the resume revision are dropped, should a server resend them). State is
+ * guarded by {@code this}; listeners are called after the lock is released, in order per watch.
+ */
+final class WatchStream {
+
+  private static final Logger log = LoggerFactory.getLogger(WatchStream.class);
+
+  private final Caller caller;
+  private final Connection connection;
+  private final KvProtos protos;
+  private final boolean requireLeader;
+  private final Set<WatcherImpl> all = new LinkedHashSet<>();
+  private final Map<Long, WatcherImpl> active = new HashMap<>();
+  private ClientCall<WatchRequest, io.etcdrecipes.proto.etcdserverpb.WatchResponse> call;
+  private Connection.EndpointChannel endpoint;
+  private long nextWatchId = 1;
+  private int failures;
+  private boolean reconnectScheduled;
+  private boolean closed;
+
+  WatchStream(Caller caller, KvProtos protos, boolean requireLeader) {
+    this.caller = caller;
+    this.connection = caller.connection();
+    this.protos = protos;
+    this.requireLeader = requireLeader;
+  }
+
+  synchronized int size() {
+    return all.size();
+  }
+
+  synchronized int isOpen() {
+    return call == null ? 0 : 1;
+  }
+
+  Watcher add(ByteSequence key, WatchOption option, WatchListener listener) {
+    WatcherImpl w = new WatcherImpl(key, option, listener);
+    synchronized (this) {
+      if (closed || connection.isClosed()) {
+        w.fail(Errors.closed());
+        return w;
+      }
+      all.add(w);
+      if (call != null) {
+        createLocked(w);
+      } else if (!reconnectScheduled) {
+        openLocked();
+      }
+    }
+    return w;
+  }
+
+  synchronized CompletableFuture<Void> requestProgress() {
+    if (call != null) {
+      call.sendMessage(WatchRequest.newBuilder()
+          .setProgressRequest(WatchProgressRequest.getDefaultInstance()).build());
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  private void openLocked() {
+    endpoint = connection.pick();
+    ClientCall<WatchRequest, io.etcdrecipes.proto.etcdserverpb.WatchResponse> c =
+        endpoint.channel().newCall(WatchGrpc.getWatchMethod(), CallOptions.DEFAULT);
+    call = c;
+    active.clear();
+    Metadata headers = caller.headers(WatchGrpc.getWatchMethod(),
+        caller.tokens() == null ? null : caller.tokens().current());
+    if (requireLeader) {
+      headers.put(Headers.HAS_LEADER, "true");
+    }
+    c.start(new Listener(c), headers);
+    c.request(Integer.MAX_VALUE);
+    for (WatcherImpl w : all) {
+      createLocked(w);
+    }
+  }
+
+  private void createLocked(WatcherImpl w) {
+    long id = nextWatchId++;
+    w.watchId = id;
+    w.fragments = null;
+    active.put(id, w);
+    WatchOption o = w.option;
+    WatchCreateRequest.Builder b = WatchCreateRequest.newBuilder()
+        .setKey(protos.keys().key(o.rangeStart(w.key)))
+        .setStartRevision(w.nextRevision)
+        .setWatchId(id)
+        .setPrevKv(o.isPrevKv())
+        .setProgressNotify(o.isProgressNotify())
+        .setFragment(o.isFragment());
+    ByteSequence end = o.rangeEnd(w.key);
+    if (end != null) {
+      b.setRangeEnd(protos.keys().rangeEnd(end));
+    }
+    if (o.isNoPut()) {
+      b.addFilters(WatchCreateRequest.FilterType.NOPUT);
+    }
+    if (o.isNoDelete()) {
+      b.addFilters(WatchCreateRequest.FilterType.NODELETE);
+    }
+    call.sendMessage(WatchRequest.newBuilder().setCreateRequest(b).build());
+  }
+
+  private void onResponse(ClientCall<?, ?> from, io.etcdrecipes.proto.etcdserverpb.WatchResponse r) {
+    List<Runnable> notify = new ArrayList<>(1);
+    synchronized (this) {
+      if (from != call) {
+        return;
+      }
+      failures = 0;
+      endpoint.healthy();
+      long id = r.getWatchId();
+      if (id == -1 && !r.getCreated() && !r.getCanceled()) {
+        // A progress response to requestProgress(): everything up to the header revision was sent.
+        for (WatcherImpl w : active.values()) {
+          progressLocked(w, r, notify);
+        }
+      } else {
+        WatcherImpl w = active.get(id);
+        if (w != null) {
+          if (r.getCreated()) {
+            createdLocked(w, r, notify);
+          } else if (r.getCanceled() || r.getCompactRevision() != 0) {
+            canceledLocked(w, r, notify);
+          } else {
+            eventsLocked(w, r, notify);
+          }
+        }
+      }
+    }
+    notify.forEach(Runnable::run);
+  }
+
+  private void createdLocked(WatcherImpl w, io.etcdrecipes.proto.etcdserverpb.WatchResponse r, List<Runnable> notify) {
+    if (r.getCanceled() || r.getCompactRevision() != 0) {
+      canceledLocked(w, r, notify);
+      return;
+    }
+    if (w.nextRevision == 0) {
+      w.nextRevision = r.getHeader().getRevision() + 1;
+    }
+    if (!w.created.isDone()) {
+      notify.add(() -> w.created.complete(null));
+    }
+  }
+
+  private void canceledLocked(WatcherImpl w, io.etcdrecipes.proto.etcdserverpb.WatchResponse r, List<Runnable> notify) {
+    active.remove(w.watchId);
+    if (w.closing) {
+      return;
+    }
+    all.remove(w);
+    EtcdException error;
+    if (r.getCompactRevision() != 0) {
+      error = new CompactedException("etcdserver: mvcc: required revision has been compacted (watch from revision "
+          + w.nextRevision + ", compacted up to " + r.getCompactRevision() + ")", r.getCompactRevision(), null);
+    } else {
+      String reason = r.getCancelReason().isEmpty() ? "etcdserver: watch canceled" : r.getCancelReason();
+      ServerError se = ServerError.forMessage(reason);
+      error = Errors.fromStatus(se != null
+          ? Status.fromCodeValue(se.code().ordinal()).withDescription(reason)
+          : Status.CANCELLED.withDescription(reason), null);
+    }
+    notify.add(() -> w.fail(error));
+  }
+
+  private void progressLocked(WatcherImpl w, io.etcdrecipes.proto.etcdserverpb.WatchResponse r, List<Runnable> notify) {
+    long rev = r.getHeader().getRevision();
+    if (w.fragments == null && rev + 1 > w.nextRevision && w.nextRevision != 0) {
+      w.nextRevision = rev + 1;
+    }
+    WatchResponse resp = new WatchResponse(KvProtos.header(r.getHeader()), Collections.emptyList());
+    notify.add(() -> w.deliver(resp));
+  }
+
+  private void eventsLocked(WatcherImpl w, io.etcdrecipes.proto.etcdserverpb.WatchResponse r, List<Runnable> notify) {
+    if (r.getEventsCount() == 0 && !r.getFragment() && w.fragments == null) {
+      progressLocked(w, r, notify);
+      return;
+    }
+    List<Event> raw;
+    if (r.getFragment() || w.fragments != null) {
+      if (w.fragments == null) {
+        w.fragments = new ArrayList<>();
+      }
+      w.fragments.addAll(r.getEventsList());
+      if (r.getFragment()) {
+        return;
+      }
+      raw = w.fragments;
+      w.fragments = null;
+    } else {
+      raw = r.getEventsList();
+    }
+    List<WatchEvent> events = new ArrayList<>(raw.size());
+    for (Event e : raw) {
+      if (e.getKv().getModRevision() < w.nextRevision) {
+        continue; // already delivered before a reconnect
+      }
+      KeyValue kv = protos.keyValue(e.getKv());
+      KeyValue prev = e.hasPrevKv() ? protos.keyValue(e.getPrevKv()) : null;
+      events.add(new WatchEvent(e.getType() == Event.EventType.DELETE ? WatchEvent.Type.DELETE : WatchEvent.Type.PUT,
+          kv, prev));
+    }
+    if (events.isEmpty()) {
+      return;
+    }
+    w.nextRevision = events.get(events.size() - 1).kv().modRevision() + 1;
+    WatchResponse resp = new WatchResponse(KvProtos.header(r.getHeader()), Collections.unmodifiableList(events));
+    notify.add(() -> w.deliver(resp));
+  }
+
+  private void onClose(ClientCall<?, ?> from, Status status) {
+    synchronized (this) {
+      if (from != call) {
+        return;
+      }
+      call = null;
+      active.clear();
+      if (closed || connection.isClosed()) {
+        return;
+      }
+      if (all.isEmpty()) {
+        return;
+      }
+      failures++;
+      long backoffMillis = Math.min(3_000, 50L << Math.min(failures, 7));
+      backoffMillis = backoffMillis / 2 + ThreadLocalRandom.current().nextLong(backoffMillis / 2 + 1);
+      if (status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.DEADLINE_EXCEEDED
+          || status.getCode() == Status.Code.INTERNAL) {
+        connection.suspect(endpoint);
+      }
+      log.info("watch stream on {} ended ({}); {} watches resume in {} ms", endpoint, status, all.size(),
+          backoffMillis);
+      reconnectScheduled = true;
+      String staleToken = caller.tokens() == null ? null : caller.tokens().current();
+      boolean invalidToken = ServerError.forMessage(status.getDescription()) == ServerError.INVALID_AUTH_TOKEN
+          || ServerError.forMessage(status.getDescription()) == ServerError.AUTH_OLD_REVISION;
+      Runnable reconnect = () -> {
+        if (invalidToken && caller.tokens() != null) {
+          caller.tokens().refresh(staleToken).whenComplete((t, e) -> reopen());
+        } else {
+          reopen();
+        }
+      };
+      try {
+        connection.scheduler().schedule(reconnect, backoffMillis, TimeUnit.MILLISECONDS);
+      } catch (RuntimeException e) {
+        reconnectScheduled = false; // scheduler shut down: the client is closing
+      }
+    }
+  }
+
+  private synchronized void reopen() {
+    reconnectScheduled = false;
+    if (closed || connection.isClosed() || call != null || all.isEmpty()) {
+      return;
+    }
+    try {
+      openLocked();
+    } catch (RuntimeException e) {
+      log.warn("could not reopen the watch stream", e);
+    }
+  }
+
+  private void closeWatcher(WatcherImpl w) {
+    synchronized (this) {
+      if (!all.remove(w)) {
+        return;
+      }
+      w.closing = true;
+      if (call != null && active.containsKey(w.watchId)) {
+        call.sendMessage(WatchRequest.newBuilder()
+            .setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(w.watchId)).build());
+      }
+    }
+    w.complete();
+  }
+
+  void close() {
+    List<WatcherImpl> ending;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      ending = new ArrayList<>(all);
+      all.clear();
+      active.clear();
+      if (call != null) {
+        call.cancel("client closed", null);
+        call = null;
+      }
+    }
+    for (WatcherImpl w : ending) {
+      w.fail(Errors.closed());
+    }
+  }
+
+  /** One watch: its options, where it resumes, and its ordered delivery. */
+  private final class WatcherImpl implements Watcher {
+    final ByteSequence key;
+    final WatchOption option;
+    final WatchListener listener;
+    final SerialExecutor serial = new SerialExecutor(connection.callbackExecutor());
+    final CompletableFuture<Void> created = new CompletableFuture<>();
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+    long watchId;
+    long nextRevision;
+    List<Event> fragments;
+    boolean closing;
+
+    WatcherImpl(ByteSequence key, WatchOption option, WatchListener listener) {
+      this.key = key;
+      this.option = option;
+      this.listener = listener;
+      this.nextRevision = option.revision();
+    }
+
+    void deliver(WatchResponse r) {
+      serial.execute(() -> {
+        if (!done.isDone()) {
+          listener.onNext(r);
+        }
+      });
+    }
+
+    void fail(EtcdException e) {
+      serial.execute(() -> {
+        if (done.completeExceptionally(e)) {
+          created.completeExceptionally(e);
+          listener.onError(e);
+        }
+      });
+    }
+
+    void complete() {
+      serial.execute(() -> {
+        if (done.complete(null)) {
+          created.completeExceptionally(new io.etcdrecipes.client.CancelledException(ErrorCode.CANCELLED,
+              "watch closed before it was created", null, null));
+          listener.onCompleted();
+        }
+      });
+    }
+
+    @Override
+    public CompletableFuture<Void> created() {
+      return created;
+    }
+
+    @Override
+    public CompletableFuture<Void> done() {
+      return done;
+    }
+
+    @Override
+    public long nextRevision() {
+      synchronized (WatchStream.this) {
+        return nextRevision;
+      }
+    }
+
+    @Override
+    public void close() {
+      closeWatcher(this);
+    }
+  }
+
+  private final class Listener extends ClientCall.Listener<io.etcdrecipes.proto.etcdserverpb.WatchResponse> {
+    private final ClientCall<?, ?> owner;
+
+    Listener(ClientCall<?, ?> owner) {
+      this.owner = owner;
+    }
+
+    @Override
+    public void onMessage(io.etcdrecipes.proto.etcdserverpb.WatchResponse message) {
+      onResponse(owner, message);
+    }
+
+    @Override
+    public void onClose(Status status, Metadata trailers) {
+      WatchStream.this.onClose(owner, status);
+    }
+  }
+}
