@@ -108,12 +108,13 @@ public final class TcpProxy implements AutoCloseable {
 
     /** Back to normal: no blackhole, no latency. */
     public TcpProxy heal() {
+        boolean faulty = blackholed || latencyNanos != 0;
         latencyNanos = 0;
         synchronized (stateLock) {
             blackholed = false;
             stateLock.notifyAll();
         }
-        log.info("Proxy {} -> {}: healed", port, targetPort);
+        if (faulty) log.info("Proxy {} -> {}: healed", port, targetPort);
         return this;
     }
 

@@ -70,6 +70,20 @@ final class EtcdHttp {
         return CLIENT.send(req, HttpResponse.BodyHandlers.ofString()).body();
     }
 
+    /** True if the member answers /metrics with {@code etcd_server_is_leader 0} (it positively says it is not leader). */
+    static boolean reportsFollower(String endpoint) {
+        try {
+            HttpRequest req = HttpRequest.newBuilder(URI.create(endpoint + "/metrics")).timeout(TIMEOUT).GET().build();
+            return CLIENT.send(req, HttpResponse.BodyHandlers.ofString()).body().lines()
+                    .anyMatch(l -> l.trim().equals("etcd_server_is_leader 0"));
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     private static HttpResponse<String> post(String url, String body, Duration timeout) throws IOException, InterruptedException {
         HttpRequest req = HttpRequest.newBuilder(URI.create(url))
                 .timeout(timeout)

@@ -31,7 +31,8 @@ class IsolationTest {
         old.isolate();
         assertThat(old.isIsolated()).isTrue();
         long t0 = System.nanoTime();
-        await().atMost(Duration.ofSeconds(5)).until(() -> !old.isLeader());
+        await().atMost(Duration.ofSeconds(5)).until(() -> EtcdHttp.reportsFollower(old.clientEndpoint()));
+        assertThat(old.isLeader()).isFalse();
         System.out.println("isolated leader stepped down after " + (System.nanoTime() - t0) / 1_000_000 + " ms");
 
         await().atMost(Duration.ofSeconds(10)).until(() -> rest.stream().filter(EtcdMember::isLeader).count() == 1);

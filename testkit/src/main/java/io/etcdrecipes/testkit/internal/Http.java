@@ -21,14 +21,27 @@ public final class Http {
     /** The body of a 200 response, or empty on any other status, error or timeout. */
     public static Optional<String> get(String url, Duration timeout) {
         try {
+            return Optional.ofNullable(getOnce(url, timeout));
+        } catch (java.net.http.HttpTimeoutException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            // Perhaps a pooled keep-alive connection the member closed (restart): one more try on a fresh one.
+            try {
+                return Optional.ofNullable(getOnce(url, timeout));
+            } catch (IOException again) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    private static String getOnce(String url, Duration timeout) throws IOException {
+        try {
             HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build();
             HttpResponse<String> response = CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 ? Optional.of(response.body()) : Optional.empty();
-        } catch (IOException e) {
-            return Optional.empty();
+            return response.statusCode() == 200 ? response.body() : null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Optional.empty();
+            return null;
         }
     }
 
