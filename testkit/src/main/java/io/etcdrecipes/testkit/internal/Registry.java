@@ -225,40 +225,48 @@ public final class Registry {
      * file lock shared with every other JVM, so two JVMs never pick the same ports or uids.
      */
     public static Allocation allocate(String clusterId, Path clusterDir, String chain, int members, Duration timeout) {
-        try (FileChannel ch = FileChannel.open(baseDir().resolve("alloc.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = lock(ch, timeout)) {
-            Set<Integer> usedPorts = new HashSet<>();
-            Set<Integer> usedUidBases = new HashSet<>();
-            for (Path f : list(recordsDir(), "*.cluster")) {
-                List<String> lines = readLines(f);
-                if (lines.size() < 5) continue;
-                long[] owner = parseLongs(lines.get(0));
-                if (owner.length < 2 || !ownerAlive(owner[0], owner[1])) continue;
-                for (long p : parseLongs(lines.get(3))) usedPorts.add((int) p);
-                long[] uid = parseLongs(lines.get(4));
-                if (uid.length > 0) usedUidBases.add((int) uid[0]);
+        try (FileChannel ch = FileChannel.open(baseDir().resolve("alloc.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock lock = lock(ch, timeout);
+            try {
+                return allocateLocked(clusterId, clusterDir, chain, members);
+            } finally {
+                lock.release();
             }
-            ThreadLocalRandom rnd = ThreadLocalRandom.current();
-            int[] client = new int[members];
-            int[] peer = new int[members];
-            for (int i = 0; i < members; i++) {
-                client[i] = pickPort(rnd, usedPorts);
-                peer[i] = pickPort(rnd, usedPorts);
-            }
-            int uidBase = -1;
-            for (int attempt = 0; attempt < 1000 && uidBase < 0; attempt++) {
-                int candidate = UID_MIN + 8 * rnd.nextInt(UID_BLOCKS);
-                if (!usedUidBases.contains(candidate)) uidBase = candidate;
-            }
-            if (uidBase < 0) throw new IllegalStateException("no free uid block for etcd members");
-            StringBuilder ports = new StringBuilder();
-            for (int i = 0; i < members; i++) ports.append(client[i]).append(' ').append(peer[i]).append(' ');
-            writeAtomically(clusterRecord(clusterId), OWNER_PID + " " + OWNER_START + "\n" + clusterDir + "\n" + chain + "\n"
-                    + ports.toString().trim() + "\n" + uidBase + "\n");
-            return new Allocation(client, peer, uidBase);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot allocate ports under " + baseDir(), e);
         }
+    }
+
+    private static Allocation allocateLocked(String clusterId, Path clusterDir, String chain, int members) throws IOException {
+        Set<Integer> usedPorts = new HashSet<>();
+        Set<Integer> usedUidBases = new HashSet<>();
+        for (Path f : list(recordsDir(), "*.cluster")) {
+            List<String> lines = readLines(f);
+            if (lines.size() < 5) continue;
+            long[] owner = parseLongs(lines.get(0));
+            if (owner.length < 2 || !ownerAlive(owner[0], owner[1])) continue;
+            for (long p : parseLongs(lines.get(3))) usedPorts.add((int) p);
+            long[] uid = parseLongs(lines.get(4));
+            if (uid.length > 0) usedUidBases.add((int) uid[0]);
+        }
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        int[] client = new int[members];
+        int[] peer = new int[members];
+        for (int i = 0; i < members; i++) {
+            client[i] = pickPort(rnd, usedPorts);
+            peer[i] = pickPort(rnd, usedPorts);
+        }
+        int uidBase = -1;
+        for (int attempt = 0; attempt < 1000 && uidBase < 0; attempt++) {
+            int candidate = UID_MIN + 8 * rnd.nextInt(UID_BLOCKS);
+            if (!usedUidBases.contains(candidate)) uidBase = candidate;
+        }
+        if (uidBase < 0) throw new IllegalStateException("no free uid block for etcd members");
+        StringBuilder ports = new StringBuilder();
+        for (int i = 0; i < members; i++) ports.append(client[i]).append(' ').append(peer[i]).append(' ');
+        writeAtomically(clusterRecord(clusterId), OWNER_PID + " " + OWNER_START + "\n" + clusterDir + "\n" + chain + "\n"
+                + ports.toString().trim() + "\n" + uidBase + "\n");
+        return new Allocation(client, peer, uidBase);
     }
 
     private static FileLock lock(FileChannel ch, Duration timeout) throws IOException {
