@@ -1,5 +1,6 @@
 package io.etcdrecipes.client;
 
+import io.etcdrecipes.client.internal.AutoSync;
 import io.etcdrecipes.client.internal.AuthTokens;
 import io.etcdrecipes.client.internal.Caller;
 import io.etcdrecipes.client.internal.Connection;
@@ -10,8 +11,11 @@ import io.etcdrecipes.client.internal.KvProtos;
 import io.etcdrecipes.client.internal.LeaseImpl;
 import io.etcdrecipes.client.internal.Metrics;
 import io.etcdrecipes.client.internal.WatchImpl;
+import io.etcdrecipes.client.internal.YamlConfig;
 
+import java.io.InputStream;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,6 +42,7 @@ public final class EtcdClient implements AutoCloseable {
   private final KvImpl kv;
   private final LeaseImpl lease;
   private final WatchImpl watch;
+  private final AutoSync autoSync;
 
   private EtcdClient(EtcdClientConfig config, Object meterRegistry) {
     this.config = config;
@@ -53,6 +58,7 @@ public final class EtcdClient implements AutoCloseable {
     this.kv = new KvImpl(caller, protos, config.callTimeout());
     this.lease = new LeaseImpl(caller, config.callTimeout());
     this.watch = new WatchImpl(caller, protos);
+    this.autoSync = config.autoSyncInterval() == null ? null : new AutoSync(caller, config.autoSyncInterval());
     if (metrics != null) {
       metrics.gauge("etcd.client.watches", "open watches", watch::openWatches);
       metrics.gauge("etcd.client.leases.kept.alive", "leases kept alive", lease::keptAliveCount);
@@ -61,6 +67,20 @@ public final class EtcdClient implements AutoCloseable {
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  /**
+   * A builder filled from a YAML file in the format of etcd's Go {@code clientv3/yaml} package
+   * ({@code endpoints}, {@code dial-timeout} in nanoseconds, {@code username}, {@code password},
+   * {@code insecure-transport}, {@code insecure-skip-tls-verify}, {@code cert-file}, {@code key-file},
+   * {@code trusted-ca-file}, ...). Bad content is an {@link IllegalArgumentException} naming the setting.
+   */
+  public static Builder builderFromYaml(Path file) {
+    return YamlConfig.load(file, new Builder());
+  }
+
+  public static Builder builderFromYaml(InputStream yaml) {
+    return YamlConfig.load(yaml, "YAML stream", new Builder());
   }
 
   public EtcdClientConfig config() {
@@ -96,6 +116,9 @@ public final class EtcdClient implements AutoCloseable {
   /** Closes watches, keep-alives and connections. Pending calls fail with {@link ClosedClientException}. */
   @Override
   public void close() {
+    if (autoSync != null) {
+      autoSync.close();
+    }
     watch.close();
     lease.close();
     connection.close();

@@ -76,10 +76,11 @@ public final class Caller {
       }
       return CompletableFuture.<R>failedFuture(t);
     }).thenCompose(x -> x);
+    CompletableFuture<R> out = result.exceptionallyCompose(t -> CompletableFuture.failedFuture(toPublic(t)));
     if (metrics != null) {
-      result.whenComplete((r, t) -> metrics.record(method, t, System.nanoTime() - start));
+      out.whenComplete((r, t) -> metrics.record(method, t, System.nanoTime() - start));
     }
-    return result.exceptionallyCompose(t -> CompletableFuture.failedFuture(toPublic(t)));
+    return out;
   }
 
   private <Q, R> CompletableFuture<R> retry(MethodDescriptor<Q, R> method, Q request, Retry retry,
