@@ -80,17 +80,21 @@ final class WatchStream {
 
   Watcher add(ByteSequence key, WatchOption option, WatchListener listener) {
     WatcherImpl w = new WatcherImpl(key, option, listener);
+    Runnable pump = null;
     synchronized (this) {
       if (closed || connection.isClosed()) {
-        w.fail(Errors.closed());
-        return w;
+        pump = w.failLocked(Errors.closed());
+      } else {
+        all.add(w);
+        if (call != null) {
+          createLocked(w);
+        } else if (!reconnectScheduled) {
+          openLocked();
+        }
       }
-      all.add(w);
-      if (call != null) {
-        createLocked(w);
-      } else if (!reconnectScheduled) {
-        openLocked();
-      }
+    }
+    if (pump != null) {
+      pump.run();
     }
     return w;
   }
@@ -158,8 +162,10 @@ final class WatchStream {
       long id = r.getWatchId();
       if (id == -1 && !r.getCreated() && !r.getCanceled()) {
         // A progress response to requestProgress(): everything up to the header revision was sent.
+        // etcd before 3.4.24 / 3.5.8 answers it at once with the store revision, ahead of events an unsynced
+        // watcher has yet to send (etcd#15220): it is passed on, but never moves a watch's resume revision.
         for (WatcherImpl w : active.values()) {
-          progressLocked(w, r, notify);
+          progressLocked(w, r, false, notify);
         }
       } else {
         WatcherImpl w = active.get(id);
@@ -186,7 +192,7 @@ final class WatchStream {
       w.nextRevision = r.getHeader().getRevision() + 1;
     }
     if (!w.created.isDone()) {
-      notify.add(() -> w.created.complete(null));
+      notify.add(w.enqueueLocked(() -> w.created.complete(null)));
     }
   }
 
@@ -207,21 +213,27 @@ final class WatchStream {
           ? Status.fromCodeValue(se.code().ordinal()).withDescription(reason)
           : Status.CANCELLED.withDescription(reason), null);
     }
-    notify.add(() -> w.fail(error));
+    notify.add(w.failLocked(error));
   }
 
-  private void progressLocked(WatcherImpl w, io.etcdrecipes.proto.etcdserverpb.WatchResponse r, List<Runnable> notify) {
+  /**
+   * A progress notification. One addressed to this watch (progress_notify) comes through the watch's own
+   * event channel on the server, after every event up to its revision, so the watch may resume after it;
+   * a stream-wide one (requestProgress) is not ordered with the events and moves nothing.
+   */
+  private void progressLocked(WatcherImpl w, io.etcdrecipes.proto.etcdserverpb.WatchResponse r, boolean ownWatch,
+                              List<Runnable> notify) {
     long rev = r.getHeader().getRevision();
-    if (w.fragments == null && rev + 1 > w.nextRevision && w.nextRevision != 0) {
+    if (ownWatch && w.fragments == null && rev + 1 > w.nextRevision && w.nextRevision != 0) {
       w.nextRevision = rev + 1;
     }
     WatchResponse resp = new WatchResponse(KvProtos.header(r.getHeader()), Collections.emptyList());
-    notify.add(() -> w.deliver(resp));
+    notify.add(w.deliverLocked(resp));
   }
 
   private void eventsLocked(WatcherImpl w, io.etcdrecipes.proto.etcdserverpb.WatchResponse r, List<Runnable> notify) {
     if (r.getEventsCount() == 0 && !r.getFragment() && w.fragments == null) {
-      progressLocked(w, r, notify);
+      progressLocked(w, r, true, notify);
       return;
     }
     List<Event> raw;
@@ -253,7 +265,7 @@ final class WatchStream {
     }
     w.nextRevision = events.get(events.size() - 1).kv().modRevision() + 1;
     WatchResponse resp = new WatchResponse(KvProtos.header(r.getHeader()), Collections.unmodifiableList(events));
-    notify.add(() -> w.deliver(resp));
+    notify.add(w.deliverLocked(resp));
   }
 
   private void onClose(ClientCall<?, ?> from, Status status) {
@@ -276,7 +288,8 @@ final class WatchStream {
           || status.getCode() == Status.Code.INTERNAL) {
         connection.suspect(endpoint);
       }
-      log.info("watch stream on {} ended ({}); {} watches resume in {} ms", endpoint, status, all.size(),
+      log.info("watch stream on {} ended ({} {}{}); {} watches resume in {} ms", endpoint, status.getCode(),
+          status.getDescription(), status.getCause() == null ? "" : ": " + status.getCause(), all.size(),
           backoffMillis);
       reconnectScheduled = true;
       String staleToken = caller.tokens() == null ? null : caller.tokens().current();
@@ -305,11 +318,21 @@ final class WatchStream {
     try {
       openLocked();
     } catch (RuntimeException e) {
-      log.warn("could not reopen the watch stream", e);
+      log.warn("could not reopen the watch stream; trying again", e);
+      call = null;
+      failures++;
+      reconnectScheduled = true;
+      try {
+        connection.scheduler().schedule(this::reopen, Math.min(3_000, 50L << Math.min(failures, 7)),
+            TimeUnit.MILLISECONDS);
+      } catch (RuntimeException closing) {
+        reconnectScheduled = false;
+      }
     }
   }
 
   private void closeWatcher(WatcherImpl w) {
+    Runnable pump;
     synchronized (this) {
       if (!all.remove(w)) {
         return;
@@ -319,18 +342,21 @@ final class WatchStream {
         call.sendMessage(WatchRequest.newBuilder()
             .setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(w.watchId)).build());
       }
+      pump = w.completeLocked();
     }
-    w.complete();
+    pump.run();
   }
 
   void close() {
-    List<WatcherImpl> ending;
+    List<Runnable> ending = new ArrayList<>();
     synchronized (this) {
       if (closed) {
         return;
       }
       closed = true;
-      ending = new ArrayList<>(all);
+      for (WatcherImpl w : all) {
+        ending.add(w.failLocked(Errors.closed()));
+      }
       all.clear();
       active.clear();
       if (call != null) {
@@ -338,9 +364,7 @@ final class WatchStream {
         call = null;
       }
     }
-    for (WatcherImpl w : ending) {
-      w.fail(Errors.closed());
-    }
+    ending.forEach(Runnable::run);
   }
 
   /** One watch: its options, where it resumes, and its ordered delivery. */
@@ -351,6 +375,9 @@ final class WatchStream {
     final SerialExecutor serial = new SerialExecutor(connection.callbackExecutor());
     final CompletableFuture<Void> created = new CompletableFuture<>();
     final CompletableFuture<Void> done = new CompletableFuture<>();
+    /** Set on the serial executor when the end was delivered; read only there. */
+    boolean ended;
+    final java.util.Queue<Runnable> pending = new java.util.concurrent.ConcurrentLinkedQueue<>();
     long watchId;
     long nextRevision;
     List<Event> fragments;
@@ -363,29 +390,56 @@ final class WatchStream {
       this.nextRevision = option.revision();
     }
 
-    void deliver(WatchResponse r) {
-      serial.execute(() -> {
-        if (!done.isDone()) {
+    /**
+     * Queues a callback in the order decided under the stream lock, and returns what hands it to the user's
+     * executor once the lock is released. Each pump runs the oldest queued callback, so the order holds even
+     * when two threads' pumps reach the serial executor in the other order (an old stream's last response
+     * and a new stream's first, say).
+     */
+    Runnable enqueueLocked(Runnable callback) {
+      pending.add(callback);
+      return () -> serial.execute(() -> {
+        Runnable next = pending.poll();
+        if (next != null) {
+          next.run();
+        }
+      });
+    }
+
+    Runnable deliverLocked(WatchResponse r) {
+      return enqueueLocked(() -> {
+        if (!ended) {
           listener.onNext(r);
         }
       });
     }
 
-    void fail(EtcdException e) {
-      serial.execute(() -> {
-        if (done.completeExceptionally(e)) {
-          created.completeExceptionally(e);
-          listener.onError(e);
+    /** The listener hears of the end before {@link #done()} completes, so done() means "no more callbacks". */
+    Runnable failLocked(EtcdException e) {
+      return enqueueLocked(() -> {
+        if (!ended) {
+          ended = true;
+          try {
+            listener.onError(e);
+          } finally {
+            created.completeExceptionally(e);
+            done.completeExceptionally(e);
+          }
         }
       });
     }
 
-    void complete() {
-      serial.execute(() -> {
-        if (done.complete(null)) {
-          created.completeExceptionally(new io.etcdrecipes.client.CancelledException(ErrorCode.CANCELLED,
-              "watch closed before it was created", null, null));
-          listener.onCompleted();
+    Runnable completeLocked() {
+      return enqueueLocked(() -> {
+        if (!ended) {
+          ended = true;
+          try {
+            listener.onCompleted();
+          } finally {
+            created.completeExceptionally(new io.etcdrecipes.client.CancelledException(ErrorCode.CANCELLED,
+                "watch closed before it was created", null, null));
+            done.complete(null);
+          }
         }
       });
     }
