@@ -1,14 +1,17 @@
 package io.etcdrecipes.client;
 
 import io.etcdrecipes.client.internal.AutoSync;
+import io.etcdrecipes.client.internal.AuthImpl;
 import io.etcdrecipes.client.internal.AuthTokens;
 import io.etcdrecipes.client.internal.Caller;
+import io.etcdrecipes.client.internal.ClusterImpl;
 import io.etcdrecipes.client.internal.Connection;
 import io.etcdrecipes.client.internal.Endpoints;
 import io.etcdrecipes.client.internal.KeyCodec;
 import io.etcdrecipes.client.internal.KvImpl;
 import io.etcdrecipes.client.internal.KvProtos;
 import io.etcdrecipes.client.internal.LeaseImpl;
+import io.etcdrecipes.client.internal.MaintenanceImpl;
 import io.etcdrecipes.client.internal.Metrics;
 import io.etcdrecipes.client.internal.WatchImpl;
 import io.etcdrecipes.client.internal.YamlConfig;
@@ -42,6 +45,9 @@ public final class EtcdClient implements AutoCloseable {
   private final KvImpl kv;
   private final LeaseImpl lease;
   private final WatchImpl watch;
+  private final Cluster cluster;
+  private final Maintenance maintenance;
+  private final Auth auth;
   private final AutoSync autoSync;
 
   private EtcdClient(EtcdClientConfig config, Object meterRegistry) {
@@ -58,6 +64,9 @@ public final class EtcdClient implements AutoCloseable {
     this.kv = new KvImpl(caller, protos, config.callTimeout());
     this.lease = new LeaseImpl(caller, config.callTimeout());
     this.watch = new WatchImpl(caller, protos);
+    this.cluster = new ClusterImpl(caller, config.callTimeout());
+    this.maintenance = new MaintenanceImpl(caller, config.callTimeout());
+    this.auth = new AuthImpl(caller, config.callTimeout());
     this.autoSync = config.autoSyncInterval() == null ? null : new AutoSync(caller, config.autoSyncInterval());
     if (metrics != null) {
       metrics.gauge("etcd.client.watches", "open watches", watch::openWatches);
@@ -97,6 +106,21 @@ public final class EtcdClient implements AutoCloseable {
 
   public Watch watch() {
     return watch;
+  }
+
+  /** Cluster membership: list, add, remove, update, promote. */
+  public Cluster cluster() {
+    return cluster;
+  }
+
+  /** Status, alarms, defragment, hashes, snapshot, leadership transfer. */
+  public Maintenance maintenance() {
+    return maintenance;
+  }
+
+  /** Users, roles, permissions; enabling and disabling authentication. */
+  public Auth auth() {
+    return auth;
   }
 
   /** The endpoints the client currently uses (they change with auto-sync). */

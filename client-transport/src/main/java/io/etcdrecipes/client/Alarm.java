@@ -1,0 +1,4 @@
+package io.etcdrecipes.client;
+
+/** An alarm raised by a member. */
+public record Alarm(long memberId, AlarmType type) {}

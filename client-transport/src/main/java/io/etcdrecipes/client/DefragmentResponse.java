@@ -1,0 +1,4 @@
+package io.etcdrecipes.client;
+
+/** A finished defragmentation. */
+public record DefragmentResponse(ResponseHeader header) {}

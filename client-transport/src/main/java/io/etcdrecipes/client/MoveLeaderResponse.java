@@ -1,0 +1,4 @@
+package io.etcdrecipes.client;
+
+/** A finished leadership transfer. */
+public record MoveLeaderResponse(ResponseHeader header) {}
