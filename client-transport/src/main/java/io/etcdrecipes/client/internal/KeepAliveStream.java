@@ -52,6 +52,8 @@ final class KeepAliveStream implements AutoCloseable {
   private long oldestUnansweredNanos;
   private int failures;
   private long reconnectAtNanos;
+  /** The auth token the current stream was opened with (refreshed when the server rejects it). */
+  private volatile String staleToken;
   private boolean closed;
 
   KeepAliveStream(Caller caller) {
@@ -143,6 +145,9 @@ final class KeepAliveStream implements AutoCloseable {
           k.lost(lost, notify);
         } else if (call != null && now - k.nextSendNanos >= 0) {
           send(k.id, now);
+          if (k.sentNanos.size() < 64) {
+            k.sentNanos.addLast(now);
+          }
           k.nextSendNanos = now + Math.max(TimeUnit.MILLISECONDS.toNanos(500), k.ttlNanos / 3);
         }
       }
@@ -176,12 +181,13 @@ final class KeepAliveStream implements AutoCloseable {
         endpoint.channel().newCall(LeaseGrpc.getLeaseKeepAliveMethod(), CallOptions.DEFAULT);
     call = c;
     oldestUnansweredNanos = 0;
-    Metadata headers = caller.headers(LeaseGrpc.getLeaseKeepAliveMethod(),
-        caller.tokens() == null ? null : caller.tokens().current());
+    staleToken = caller.tokens() == null ? null : caller.tokens().current();
+    Metadata headers = caller.headers(LeaseGrpc.getLeaseKeepAliveMethod(), staleToken);
     c.start(new Listener(c), headers);
     c.request(Integer.MAX_VALUE);
     for (Kept k : leases.values()) {
       k.nextSendNanos = now;
+      k.sentNanos.clear(); // requests on the old stream will never be answered
     }
     for (Long id : onceWaiters.keySet()) {
       if (!leases.containsKey(id)) {
@@ -216,8 +222,12 @@ final class KeepAliveStream implements AutoCloseable {
           leases.remove(r.getID());
           k.lost(notFound(r.getID()), notify);
         } else {
+          // The leader renewed the lease at some moment between our send and this answer: counting the TTL
+          // from the send means we call it lost no later than the server lets it expire.
+          Long sent = k.sentNanos.pollFirst();
+          long renewedFrom = sent != null ? sent : now;
           k.ttlNanos = TimeUnit.SECONDS.toNanos(r.getTTL());
-          k.deadlineNanos = now + k.ttlNanos;
+          k.deadlineNanos = renewedFrom + k.ttlNanos;
           k.nextSendNanos = now + k.ttlNanos / 3;
           k.renewed(resp, notify);
         }
@@ -242,6 +252,10 @@ final class KeepAliveStream implements AutoCloseable {
   }
 
   private void onClose(ClientCall<?, ?> from, Status status) {
+    ServerError error = ServerError.forMessage(status.getDescription());
+    if ((error == ServerError.INVALID_AUTH_TOKEN || error == ServerError.AUTH_OLD_REVISION) && caller.tokens() != null) {
+      caller.tokens().refresh(staleToken);
+    }
     synchronized (this) {
       if (from != call || closed) {
         return;
@@ -254,7 +268,8 @@ final class KeepAliveStream implements AutoCloseable {
       if (status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
         connection.suspect(endpoint);
       }
-      log.info("keep-alive stream on {} ended ({}); reopening in {} ms", endpoint, status, backoffMillis);
+      log.info("keep-alive stream on {} ended ({} {}{}); reopening in {} ms", endpoint, status.getCode(),
+          status.getDescription(), status.getCause() == null ? "" : ": " + status.getCause(), backoffMillis);
     }
   }
 
@@ -303,6 +318,8 @@ final class KeepAliveStream implements AutoCloseable {
     long ttlNanos = TimeUnit.SECONDS.toNanos(3);
     long deadlineNanos;
     long nextSendNanos;
+    /** When each unanswered request on the current stream was sent, oldest first (answers come in order). */
+    final java.util.ArrayDeque<Long> sentNanos = new java.util.ArrayDeque<>(2);
 
     Kept(long id, long deadlineNanos) {
       this.id = id;
@@ -311,15 +328,26 @@ final class KeepAliveStream implements AutoCloseable {
 
     void renewed(LeaseKeepAliveResponse r, List<Runnable> notify) {
       for (Subscriber s : subscribers) {
-        notify.add(() -> s.serial.execute(() -> s.listener.onRenewed(r)));
+        notify.add(() -> s.serial.execute(() -> {
+          if (!s.done.isDone()) {
+            s.listener.onRenewed(r);
+          }
+        }));
       }
     }
 
+    /** The listener hears of the loss before {@link KeepAlive#done()} completes; not at all after close(). */
     void lost(EtcdException cause, List<Runnable> notify) {
       for (Subscriber s : subscribers) {
         notify.add(() -> s.serial.execute(() -> {
-          s.done.completeExceptionally(cause);
-          s.listener.onLost(cause);
+          if (s.done.isDone()) {
+            return; // closed by its owner first
+          }
+          try {
+            s.listener.onLost(cause);
+          } finally {
+            s.done.completeExceptionally(cause);
+          }
         }));
       }
     }
