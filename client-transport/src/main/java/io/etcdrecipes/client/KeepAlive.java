@@ -7,7 +7,10 @@ public interface KeepAlive extends AutoCloseable {
 
   long leaseId();
 
-  /** Completes exceptionally when the lease is lost; normally when keep-alive was closed. */
+  /**
+   * Completes exceptionally when the lease is lost (after {@link KeepAliveListener#onLost} returned);
+   * normally when this keep-alive or the client was closed.
+   */
   CompletableFuture<Void> done();
 
   @Override

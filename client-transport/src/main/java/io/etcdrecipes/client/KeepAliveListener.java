@@ -10,8 +10,9 @@ public interface KeepAliveListener {
   default void onRenewed(LeaseKeepAliveResponse response) {}
 
   /**
-   * The lease is lost: the server said it does not exist (expired or revoked), or its TTL ran out here
-   * without a successful renewal. Final: no more calls follow.
+   * The lease is lost: the server said it does not exist (expired or revoked: {@link LeaseNotFoundException}),
+   * or its TTL, counted from when the last answered renewal was sent, ran out here without another one
+   * ({@link EtcdException} with {@link ErrorCode#DEADLINE_EXCEEDED}). Final: no more calls follow.
    */
   void onLost(EtcdException cause);
 }

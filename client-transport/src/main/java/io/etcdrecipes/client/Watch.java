@@ -15,6 +15,10 @@ public interface Watch {
     return watch(key, WatchOption.DEFAULT, listener);
   }
 
-  /** Asks every member stream for a progress notification to all watchers. */
+  /**
+   * Asks the server for a progress notification to every watch (a {@link WatchResponse} without events).
+   * On etcd before 3.4.24 / 3.5.8 its revision may be ahead of events still being replayed to a watch that
+   * started in the past; such a notification never makes the client skip them.
+   */
   CompletableFuture<Void> requestProgress();
 }

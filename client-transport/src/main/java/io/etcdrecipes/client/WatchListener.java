@@ -14,6 +14,6 @@ public interface WatchListener {
    */
   default void onError(EtcdException error) {}
 
-  /** The watch was closed by its owner. */
+  /** The watch was closed by its owner. Like {@link #onError}, called before {@link Watcher#done()} completes. */
   default void onCompleted() {}
 }
