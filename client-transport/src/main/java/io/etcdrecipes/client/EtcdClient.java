@@ -132,6 +132,18 @@ public final class EtcdClient implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Replaces the endpoints the client uses (Go: {@code SetEndpoints}); channels to endpoints that stay
+   * are kept. Auto-sync, when on, may change the list again.
+   */
+  public void setEndpoints(String... endpoints) {
+    List<URI> uris = new ArrayList<>();
+    for (String e : endpoints) {
+      uris.addAll(Endpoints.parse(e));
+    }
+    connection.updateEndpoints(uris);
+  }
+
   /** For tests of single-flight token refresh: how many Authenticate calls this client made. */
   public long authenticateCount() {
     return caller.tokens() == null ? 0 : caller.tokens().authenticateCount();
