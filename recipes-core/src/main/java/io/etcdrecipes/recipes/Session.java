@@ -1,0 +1,629 @@
+package io.etcdrecipes.recipes;
+
+import io.etcdrecipes.client.ClosedClientException;
+import io.etcdrecipes.client.ErrorCode;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.EtcdException;
+import io.etcdrecipes.client.KeepAlive;
+import io.etcdrecipes.client.KeepAliveListener;
+import io.etcdrecipes.client.Lease;
+import io.etcdrecipes.client.LeaseKeepAliveResponse;
+import io.etcdrecipes.client.LeaseNotFoundException;
+import io.etcdrecipes.client.ServerError;
+import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.OrderedDispatcher;
+import io.etcdrecipes.recipes.internal.SharedExecutors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * An etcd lease kept alive for as long as this process wants it, with an observable connection state
+ * ({@link SessionState}, as in Curator). Everything a recipe owns is attached to the session's lease, so it
+ * disappears when the process dies (after the TTL) or the session is closed (at once).
+ *
+ * <pre>{@code
+ * try (Session session = Session.builder(client).ttl(Duration.ofSeconds(10)).build()) {
+ *   session.addListener((s, state) -> log.info("session {}", state));
+ *   client.kv().put(key, value, PutOption.lease(session.leaseId())).join();
+ *   ...
+ * }   // revokes the lease: the key is gone at once
+ * }</pre>
+ *
+ * <h2>How the state is decided</h2>
+ * The lease is renewed on the client's shared keep-alive stream at a third of its TTL. In addition, while no
+ * renewal has succeeded for {@link Builder#lossCheckInterval(Duration) lossCheckInterval} (default 500 ms),
+ * the session sends one extra renewal ({@code keepAliveOnce}); that is how a lease revoked by someone else is
+ * noticed within about that interval even when the TTL is long (the keep-alive stream alone would learn of it
+ * only at the next regular renewal, up to TTL/3 later). It costs one small message on the existing stream per
+ * interval per session, and only for sessions whose TTL/3 is longer than the interval.
+ * <ul>
+ *   <li>{@code SUSPENDED}: no successful renewal for longer than {@link #suspendAfter()} (default: a third of
+ *       the TTL, but at least {@code min(1 s, 2/3 TTL)} so that normal renewal gaps never trip it), or an extra
+ *       renewal failed.</li>
+ *   <li>{@code RECONNECTED}: the first successful renewal after {@code SUSPENDED}.</li>
+ *   <li>{@code LOST} (final): the server answered that the lease does not exist (revoked or expired); the TTL
+ *       ran out here since the last successful renewal; {@link #close()}, {@link #orphan()}; or the client
+ *       closed.</li>
+ * </ul>
+ * The local TTL clock starts at the estimated time the last successful renewal was <em>sent</em> (its
+ * receive time minus the last measured round trip), so it runs out no later than the server's, up to the
+ * error of that estimate.
+ *
+ * <p>Listeners run on the builder's executor, else the client's callback executor, else a shared daemon pool
+ * of recipes-core; never on a gRPC thread, never under a lock of ours, one at a time in the order of the
+ * changes. Thread-safe.
+ */
+public final class Session implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Session.class);
+
+  /** Go's default session TTL. */
+  public static final Duration DEFAULT_TTL = Duration.ofSeconds(60);
+  /** How long without a successful renewal before an extra one is sent (see the class comment). */
+  public static final Duration DEFAULT_LOSS_CHECK_INTERVAL = Duration.ofMillis(500);
+
+  private static final long TICK_MILLIS = 100;
+
+  private final EtcdClient client;
+  private final long leaseId;
+  private final long grantedTtlSeconds;
+  private final long suspendAfterNanos;
+  private final long lossCheckNanos;
+  private final Duration closeTimeout;
+  private final Lease probeLease;
+  private final OrderedDispatcher dispatcher;
+  private final CopyOnWriteArrayList<SessionStateListener> listeners = new CopyOnWriteArrayList<>();
+  private final CompletableFuture<Void> lost = new CompletableFuture<>();
+
+  // guarded by this
+  private SessionState state = SessionState.CONNECTED;
+  private SessionLostException lostCause;
+  private long lastOkNanos;
+  private long ttlNanos;
+  private long rttNanos;
+  private boolean probeInFlight;
+  private long lastProbeNanos;
+  private boolean stopping;
+  private KeepAlive keepAlive;
+  private ScheduledFuture<?> ticker;
+  private CompletableFuture<Void> closeFuture;
+
+  private Session(Builder b, long leaseId, long ttlSeconds, long okNanos, long rttNanos) {
+    this.client = b.client;
+    this.leaseId = leaseId;
+    this.grantedTtlSeconds = ttlSeconds;
+    long ttl = TimeUnit.SECONDS.toNanos(ttlSeconds);
+    this.suspendAfterNanos = b.suspendAfterNanos(ttl);
+    this.lossCheckNanos = b.lossCheckInterval.toNanos();
+    this.closeTimeout = b.closeTimeout != null ? b.closeTimeout : client.config().callTimeout();
+    this.probeLease = client.lease().withTimeout(Duration.ofNanos(Math.max(suspendAfterNanos,
+        TimeUnit.MILLISECONDS.toNanos(200))));
+    this.dispatcher = new OrderedDispatcher(SharedExecutors.callbacks(client, b.executor));
+    this.listeners.addAll(b.listeners);
+    this.lastOkNanos = okNanos;
+    this.ttlNanos = ttl;
+    this.rttNanos = rttNanos;
+  }
+
+  public static Builder builder(EtcdClient client) {
+    return new Builder(client);
+  }
+
+  public EtcdClient client() {
+    return client;
+  }
+
+  /** The ID of the session's lease: attach keys with {@code PutOption.lease(session.leaseId())}. */
+  public long leaseId() {
+    return leaseId;
+  }
+
+  /** The TTL the server granted (it may round a small TTL up). */
+  public Duration ttl() {
+    return Duration.ofSeconds(grantedTtlSeconds);
+  }
+
+  /** How long without a successful renewal before the session is {@link SessionState#SUSPENDED}. */
+  public Duration suspendAfter() {
+    return Duration.ofNanos(suspendAfterNanos);
+  }
+
+  public synchronized SessionState state() {
+    return state;
+  }
+
+  /** Not {@link SessionState#LOST}: the lease is (as far as we know) alive and kept alive. */
+  public synchronized boolean isValid() {
+    return state != SessionState.LOST;
+  }
+
+  /** Whether a recipe under {@code policy} may act in this session's name now. */
+  public boolean isUsable(SessionPolicy policy) {
+    return policy.isUsable(state());
+  }
+
+  /** Why the session is lost, or {@code null} while it is not. */
+  public synchronized SessionLostException lostCause() {
+    return lostCause;
+  }
+
+  /**
+   * Completes (normally) once the session is {@link SessionState#LOST}, after the listeners heard of it.
+   * {@link #lostCause()} says why.
+   */
+  public CompletableFuture<Void> lost() {
+    return lost.thenApply(v -> v);
+  }
+
+  /**
+   * Adds a listener. To miss nothing, add the listener first and read {@link #state()} after. A listener
+   * added to a lost session is told {@link SessionState#LOST} at once (on the executor).
+   */
+  public void addListener(SessionStateListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    synchronized (this) {
+      listeners.add(listener);
+      if (state == SessionState.LOST) {
+        dispatcher.enqueue(() -> listener.stateChanged(this, SessionState.LOST));
+      }
+    }
+    dispatcher.flush();
+  }
+
+  public void removeListener(SessionStateListener listener) {
+    listeners.remove(listener);
+  }
+
+  /**
+   * Stops keeping the lease alive without revoking it (Go: {@code Orphan}): its keys stay until the TTL runs
+   * out, or until a new session resumes the lease ({@link Builder#leaseId(long)}). The session is then
+   * {@link SessionState#LOST}; a later {@link #close()} does not revoke.
+   */
+  public void orphan() {
+    KeepAlive ka;
+    synchronized (this) {
+      if (stopping) {
+        return;
+      }
+      stopping = true;
+      ka = stopLocked();
+      if (state != SessionState.LOST) {
+        loseLocked(SessionLostException.Reason.ORPHANED, "orphaned: keep-alive stopped, lease left to expire", null);
+      }
+    }
+    closeQuietly(ka);
+    dispatcher.flush();
+  }
+
+  /**
+   * Stops the keep-alive and revokes the lease, so every key attached to it is deleted at once; waits for the
+   * revoke at most the close timeout (default: the client's call timeout). A revoke that fails is logged (the
+   * lease then expires after its TTL). The session is then {@link SessionState#LOST}. Idempotent; does not
+   * revoke after {@link #orphan()}.
+   */
+  @Override
+  public void close() {
+    CompletableFuture<Void> f = closeAsync();
+    try {
+      f.get(closeTimeout.toNanos() + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+      // logged by closeAsync; the lease expires after its TTL anyway
+    }
+  }
+
+  /** {@link #close()} without waiting: completes when the revoke is done, exceptionally if it failed. */
+  public CompletableFuture<Void> closeAsync() {
+    KeepAlive ka;
+    CompletableFuture<Void> done;
+    synchronized (this) {
+      if (closeFuture != null) {
+        return closeFuture.thenApply(v -> v);
+      }
+      closeFuture = done = new CompletableFuture<>();
+      if (stopping) { // orphaned before: the lease is someone else's business now
+        done.complete(null);
+        return done.thenApply(v -> v);
+      }
+      stopping = true;
+      ka = stopLocked();
+    }
+    closeQuietly(ka);
+    client.lease().withTimeout(closeTimeout).revoke(leaseId).whenComplete((r, t) -> {
+      Throwable cause = t == null ? null : Blocking.unwrap(t);
+      boolean ok = cause == null || cause instanceof LeaseNotFoundException;
+      if (!ok) {
+        log.warn("session {}: revoke on close failed; the lease expires after its TTL of {} s",
+            Long.toHexString(leaseId), grantedTtlSeconds, cause);
+      }
+      synchronized (this) {
+        if (state != SessionState.LOST) {
+          loseLocked(SessionLostException.Reason.CLOSED, ok ? "closed, lease revoked" : "closed, revoke failed",
+              cause);
+        }
+      }
+      dispatcher.flush();
+      if (ok) {
+        done.complete(null);
+      } else {
+        done.completeExceptionally(cause);
+      }
+    });
+    return done.thenApply(v -> v);
+  }
+
+  @Override
+  public String toString() {
+    return "Session{lease=" + Long.toHexString(leaseId) + ", ttl=" + grantedTtlSeconds + "s, state=" + state() + "}";
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  private void start() {
+    KeepAlive ka = client.lease().keepAlive(leaseId, new KeepAliveListener() {
+      @Override
+      public void onRenewed(LeaseKeepAliveResponse response) {
+        renewed(-1, response.ttl());
+      }
+
+      @Override
+      public void onLost(EtcdException cause) {
+        keepAliveLost(cause);
+      }
+    });
+    boolean stopNow;
+    synchronized (this) {
+      keepAlive = ka;
+      stopNow = stopping || state == SessionState.LOST;
+      if (!stopNow) {
+        ticker = SharedExecutors.timer().scheduleWithFixedDelay(this::tick, TICK_MILLIS, TICK_MILLIS,
+            TimeUnit.MILLISECONDS);
+      }
+    }
+    if (stopNow) {
+      closeQuietly(ka);
+    }
+    ka.done().whenComplete((v, t) -> {
+      if (t == null) { // ended normally: we closed it, or the client was closed under us
+        KeepAlive toClose;
+        synchronized (this) {
+          if (stopping || state == SessionState.LOST) {
+            return;
+          }
+          toClose = stopLocked();
+          loseLocked(SessionLostException.Reason.CLIENT_CLOSED, "the client was closed", null);
+        }
+        closeQuietly(toClose);
+        dispatcher.flush();
+      }
+    });
+  }
+
+  /** A successful renewal; {@code sentNanos} is its send time when known, else -1 (estimated). */
+  private void renewed(long sentNanos, long ttlSeconds) {
+    synchronized (this) {
+      if (state == SessionState.LOST) {
+        return;
+      }
+      long now = System.nanoTime();
+      long okAt = sentNanos >= 0 ? sentNanos : now - rttNanos;
+      if (okAt - lastOkNanos > 0) {
+        lastOkNanos = okAt;
+      }
+      if (ttlSeconds > 0) {
+        ttlNanos = TimeUnit.SECONDS.toNanos(ttlSeconds);
+      }
+      if (state == SessionState.SUSPENDED) {
+        transitionLocked(SessionState.RECONNECTED);
+      }
+    }
+    dispatcher.flush();
+  }
+
+  private void keepAliveLost(EtcdException cause) {
+    KeepAlive ka;
+    synchronized (this) {
+      if (state == SessionState.LOST) {
+        return;
+      }
+      ka = stopLocked();
+      if (cause instanceof LeaseNotFoundException || cause.serverError() == ServerError.LEASE_NOT_FOUND) {
+        loseLocked(SessionLostException.Reason.LEASE_GONE, "the server says the lease does not exist", cause);
+      } else {
+        loseLocked(SessionLostException.Reason.EXPIRED_LOCALLY, "keep-alive gave up: " + cause.getMessage(), cause);
+      }
+    }
+    closeQuietly(ka);
+    dispatcher.flush();
+  }
+
+  private void tick() {
+    boolean probe = false;
+    KeepAlive toClose = null;
+    boolean revoke = false;
+    long now = System.nanoTime();
+    synchronized (this) {
+      if (state == SessionState.LOST || stopping) {
+        return;
+      }
+      long since = now - lastOkNanos;
+      if (since >= ttlNanos) {
+        toClose = stopLocked();
+        loseLocked(SessionLostException.Reason.EXPIRED_LOCALLY, "no successful renewal for "
+            + TimeUnit.NANOSECONDS.toMillis(since) + " ms, TTL " + TimeUnit.NANOSECONDS.toMillis(ttlNanos) + " ms",
+            null);
+        revoke = true;
+      } else {
+        if (state.isConnected() && since > suspendAfterNanos) {
+          transitionLocked(SessionState.SUSPENDED);
+        }
+        if (lossCheckNanos > 0 && !probeInFlight && since >= lossCheckNanos && now - lastProbeNanos >= lossCheckNanos) {
+          probeInFlight = true;
+          lastProbeNanos = now;
+          probe = true;
+        }
+      }
+    }
+    closeQuietly(toClose);
+    dispatcher.flush();
+    if (revoke) {
+      // We told everyone the session is lost; if the server still has the lease, do not let its keys linger.
+      client.lease().withTimeout(closeTimeout).revoke(leaseId).exceptionally(t -> null);
+    }
+    if (probe) {
+      long sent = now;
+      probeLease.keepAliveOnce(leaseId).whenComplete((r, t) -> probed(sent, r, t));
+    }
+  }
+
+  private void probed(long sentNanos, LeaseKeepAliveResponse r, Throwable t) {
+    long now = System.nanoTime();
+    synchronized (this) {
+      probeInFlight = false;
+      if (t == null) {
+        rttNanos = now - sentNanos;
+      }
+    }
+    if (t == null) {
+      renewed(sentNanos, r.ttl());
+      return;
+    }
+    Throwable cause = Blocking.unwrap(t);
+    KeepAlive ka = null;
+    synchronized (this) {
+      if (state == SessionState.LOST || stopping) {
+        return;
+      }
+      if (cause instanceof LeaseNotFoundException) {
+        ka = stopLocked();
+        loseLocked(SessionLostException.Reason.LEASE_GONE, "the server says the lease does not exist", cause);
+      } else if (cause instanceof ClosedClientException) {
+        ka = stopLocked();
+        loseLocked(SessionLostException.Reason.CLIENT_CLOSED, "the client was closed", cause);
+      } else if (state.isConnected() && now - lastOkNanos > lossCheckNanos) {
+        log.debug("session {}: renewal failed: {}", Long.toHexString(leaseId), cause.toString());
+        transitionLocked(SessionState.SUSPENDED);
+      }
+    }
+    closeQuietly(ka);
+    dispatcher.flush();
+  }
+
+  /** Stops the ticker; returns the keep-alive to close after the lock is released. */
+  private KeepAlive stopLocked() {
+    if (ticker != null) {
+      ticker.cancel(false);
+      ticker = null;
+    }
+    KeepAlive ka = keepAlive;
+    keepAlive = null;
+    return ka;
+  }
+
+  private void transitionLocked(SessionState next) {
+    if (state == next || state == SessionState.LOST) {
+      return;
+    }
+    log.debug("session {}: {} -> {}", Long.toHexString(leaseId), state, next);
+    state = next;
+    dispatcher.enqueue(() -> notifyListeners(next));
+  }
+
+  private void loseLocked(SessionLostException.Reason reason, String message, Throwable cause) {
+    if (state == SessionState.LOST) {
+      return;
+    }
+    lostCause = new SessionLostException(leaseId, reason, message, cause);
+    if (reason != SessionLostException.Reason.CLOSED && reason != SessionLostException.Reason.ORPHANED) {
+      log.info("{}", lostCause.getMessage());
+    }
+    transitionLocked(SessionState.LOST);
+    dispatcher.enqueue(() -> lost.complete(null));
+  }
+
+  private void notifyListeners(SessionState s) {
+    for (SessionStateListener l : listeners) {
+      try {
+        l.stateChanged(this, s);
+      } catch (RuntimeException e) {
+        log.warn("session state listener {} threw on {}", l, s, e);
+      }
+    }
+  }
+
+  private static void closeQuietly(KeepAlive ka) {
+    if (ka != null) {
+      try {
+        ka.close();
+      } catch (RuntimeException e) {
+        log.debug("closing keep-alive", e);
+      }
+    }
+  }
+
+  /** Builds a {@link Session}: grants a lease (or resumes one) and starts keeping it alive. */
+  public static final class Builder {
+    private final EtcdClient client;
+    private long ttlSeconds = DEFAULT_TTL.getSeconds();
+    private long leaseId;
+    private Duration suspendAfter;
+    private double suspendFraction;
+    private Duration lossCheckInterval = DEFAULT_LOSS_CHECK_INTERVAL;
+    private Duration closeTimeout;
+    private Executor executor;
+    private final java.util.List<SessionStateListener> listeners = new java.util.ArrayList<>();
+
+    private Builder(EtcdClient client) {
+      this.client = Objects.requireNonNull(client, "client");
+    }
+
+    /** The lease TTL: whole seconds, at least 1 (default 60 s). Ignored when resuming a lease. */
+    public Builder ttl(Duration ttl) {
+      Objects.requireNonNull(ttl, "ttl");
+      if (ttl.getNano() != 0 || ttl.getSeconds() < 1) {
+        throw new IllegalArgumentException("a session TTL is whole seconds, at least 1; got " + ttl);
+      }
+      this.ttlSeconds = ttl.getSeconds();
+      return this;
+    }
+
+    /** Resume this existing lease instead of granting one (after a restart); the build fails if it is gone. */
+    public Builder leaseId(long leaseId) {
+      if (leaseId <= 0) {
+        throw new IllegalArgumentException("lease ID must be > 0, got " + leaseId);
+      }
+      this.leaseId = leaseId;
+      return this;
+    }
+
+    /** Suspend after this long without a successful renewal; must be shorter than the TTL. */
+    public Builder suspendAfter(Duration threshold) {
+      Objects.requireNonNull(threshold, "threshold");
+      if (threshold.isNegative() || threshold.isZero()) {
+        throw new IllegalArgumentException("suspendAfter must be > 0, got " + threshold);
+      }
+      this.suspendAfter = threshold;
+      this.suspendFraction = 0;
+      return this;
+    }
+
+    /** Suspend after this fraction of the TTL without a successful renewal, in (0, 1). */
+    public Builder suspendAfter(double fractionOfTtl) {
+      if (!(fractionOfTtl > 0 && fractionOfTtl < 1)) {
+        throw new IllegalArgumentException("suspendAfter fraction must be in (0, 1), got " + fractionOfTtl);
+      }
+      this.suspendFraction = fractionOfTtl;
+      this.suspendAfter = null;
+      return this;
+    }
+
+    /**
+     * Send an extra renewal when none succeeded for this long (default 500 ms), so a revoked lease is noticed
+     * that quickly; {@link Duration#ZERO} turns it off (revocation is then noticed at the next regular renewal,
+     * within TTL/3).
+     */
+    public Builder lossCheckInterval(Duration interval) {
+      Objects.requireNonNull(interval, "interval");
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("lossCheckInterval must be >= 0, got " + interval);
+      }
+      this.lossCheckInterval = interval;
+      return this;
+    }
+
+    /** How long {@link Session#close()} waits for the revoke (default: the client's call timeout). */
+    public Builder closeTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("closeTimeout must be > 0, got " + timeout);
+      }
+      this.closeTimeout = timeout;
+      return this;
+    }
+
+    /** Where listeners run (default: the client's callback executor, else a shared daemon pool). */
+    public Builder executor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /** A listener in place before keep-alive starts, so it misses no change. */
+    public Builder listener(SessionStateListener listener) {
+      this.listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    long suspendAfterNanos(long ttlNanos) {
+      long s;
+      if (suspendAfter != null) {
+        s = suspendAfter.toNanos();
+      } else if (suspendFraction > 0) {
+        s = (long) (ttlNanos * suspendFraction);
+      } else {
+        s = Math.max(ttlNanos / 3, Math.min(TimeUnit.SECONDS.toNanos(1), ttlNanos * 2 / 3));
+      }
+      if (s >= ttlNanos) {
+        throw new IllegalArgumentException("suspendAfter (" + Duration.ofNanos(s) + ") must be shorter than the TTL ("
+            + Duration.ofNanos(ttlNanos) + ")");
+      }
+      return s;
+    }
+
+    /**
+     * Grants (or resumes) the lease and starts keeping it alive; blocks for at most the client's call
+     * timeout. Fails with an {@link EtcdException} ({@link LeaseNotFoundException} when a resumed lease is
+     * gone); an interrupt fails it with a {@link io.etcdrecipes.client.CancelledException}-coded one.
+     */
+    public Session build() {
+      try {
+        return buildAsync().get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new EtcdException(ErrorCode.CANCELLED, "interrupted while opening a session", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw Blocking.unchecked(e.getCause());
+      }
+    }
+
+    /** {@link #build()} without blocking. */
+    public CompletableFuture<Session> buildAsync() {
+      if (suspendAfter != null && leaseId == 0 && suspendAfter.toNanos() >= TimeUnit.SECONDS.toNanos(ttlSeconds)) {
+        return CompletableFuture.failedFuture(new IllegalArgumentException(
+            "suspendAfter (" + suspendAfter + ") must be shorter than the TTL (" + ttlSeconds + " s)"));
+      }
+      long t0 = System.nanoTime();
+      CompletableFuture<long[]> lease;
+      if (leaseId == 0) {
+        lease = client.lease().grant(ttlSeconds).thenApply(r -> new long[] {r.id(), r.ttl()});
+      } else {
+        long id = leaseId;
+        lease = client.lease().keepAliveOnce(id).thenApply(r -> new long[] {id, r.ttl()});
+      }
+      boolean granted = leaseId == 0;
+      return lease.thenApply(idTtl -> {
+        long rtt = System.nanoTime() - t0;
+        Session s;
+        try {
+          s = new Session(this, idTtl[0], idTtl[1], t0, rtt);
+        } catch (RuntimeException e) { // e.g. suspendAfter not below the TTL the server granted
+          if (granted) {
+            client.lease().revoke(idTtl[0]).exceptionally(t -> null);
+          }
+          throw e;
+        }
+        s.start();
+        return s;
+      });
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package io.etcdrecipes.recipes.internal;
+
+import io.etcdrecipes.client.ErrorCode;
+import io.etcdrecipes.client.EtcdException;
+
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The one blocking convention of recipes-core: a wait with a timeout throws {@link TimeoutException}, a wait
+ * without one is interruptible, and a failed future throws its cause as it is (unchecked causes) or wrapped
+ * in an {@link EtcdException} (checked ones).
+ */
+public final class Blocking {
+
+  private Blocking() {}
+
+  public static <T> T await(CompletableFuture<T> future, Duration timeout)
+      throws InterruptedException, TimeoutException {
+    try {
+      return future.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      throw unchecked(e.getCause());
+    }
+  }
+
+  public static <T> T await(CompletableFuture<T> future) throws InterruptedException {
+    try {
+      return future.get();
+    } catch (ExecutionException e) {
+      throw unchecked(e.getCause());
+    }
+  }
+
+  /** The cause of a failed future as an unchecked exception. */
+  public static RuntimeException unchecked(Throwable t) {
+    Throwable c = unwrap(t);
+    if (c instanceof RuntimeException r) {
+      return r;
+    }
+    if (c instanceof Error err) {
+      throw err;
+    }
+    return new EtcdException(ErrorCode.UNKNOWN, String.valueOf(c), c);
+  }
+
+  /** Strips {@link CompletionException} and {@link ExecutionException} wrappers. */
+  public static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  public static boolean isCancellation(Throwable t) {
+    return unwrap(t) instanceof CancellationException;
+  }
+}
