@@ -49,6 +49,7 @@ import java.util.concurrent.TimeUnit;
 final class WatchStream {
 
   private static final Logger log = LoggerFactory.getLogger(WatchStream.class);
+  private static final long PROBE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   private final Caller caller;
   private final Connection connection;
@@ -62,6 +63,12 @@ final class WatchStream {
   private int failures;
   private boolean reconnectScheduled;
   private boolean closed;
+  /** Liveness: when the stream last answered, and when an unanswered probe was sent (0: none). */
+  private long lastHeardNanos;
+  private long probeSentNanos;
+  /** Who asked for each outstanding progress request, oldest first: true = the user, false = a probe. */
+  private final java.util.ArrayDeque<Boolean> progressRequests = new java.util.ArrayDeque<>();
+  private java.util.concurrent.ScheduledFuture<?> healthCheck;
 
   WatchStream(Caller caller, KvProtos protos, boolean requireLeader) {
     this.caller = caller;
@@ -101,13 +108,52 @@ final class WatchStream {
 
   synchronized CompletableFuture<Void> requestProgress() {
     if (call != null) {
-      call.sendMessage(WatchRequest.newBuilder()
-          .setProgressRequest(WatchProgressRequest.getDefaultInstance()).build());
+      sendProgressRequestLocked(true);
     }
     return CompletableFuture.completedFuture(null);
   }
 
+  private void sendProgressRequestLocked(boolean byUser) {
+    call.sendMessage(WatchRequest.newBuilder()
+        .setProgressRequest(WatchProgressRequest.getDefaultInstance()).build());
+    progressRequests.add(byUser);
+  }
+
+  /**
+   * A frozen member keeps its TCP connection open and answers nothing, and gRPC keepalive takes tens of
+   * seconds to notice. So a stream that has been quiet for {@link #PROBE_AFTER_NANOS} is asked for a
+   * progress report (etcd answers at once); no answer within the call timeout means the member is stuck,
+   * and the stream moves to another one, resuming every watch from its revision.
+   */
+  private void checkHealth() {
+    synchronized (this) {
+      if (closed || call == null || all.isEmpty()) {
+        return;
+      }
+      long now = System.nanoTime();
+      if (probeSentNanos != 0) {
+        if (now - probeSentNanos > connection.config().callTimeout().toNanos()) {
+          log.info("watch stream on {} did not answer a progress probe in {}; moving to another member", endpoint,
+              connection.config().callTimeout());
+          connection.suspect(endpoint);
+          ClientCall<WatchRequest, ?> stuck = call;
+          probeSentNanos = 0;
+          stuck.cancel("watch stream stalled", null);
+        }
+      } else if (now - lastHeardNanos > PROBE_AFTER_NANOS) {
+        probeSentNanos = now;
+        sendProgressRequestLocked(false);
+      }
+    }
+  }
+
   private void openLocked() {
+    if (healthCheck == null) {
+      healthCheck = connection.scheduler().scheduleWithFixedDelay(this::checkHealth, 1, 1, TimeUnit.SECONDS);
+    }
+    lastHeardNanos = System.nanoTime();
+    probeSentNanos = 0;
+    progressRequests.clear();
     endpoint = connection.pick();
     ClientCall<WatchRequest, io.etcdrecipes.proto.etcdserverpb.WatchResponse> c =
         endpoint.channel().newCall(WatchGrpc.getWatchMethod(), CallOptions.DEFAULT);
@@ -159,8 +205,14 @@ final class WatchStream {
       }
       failures = 0;
       endpoint.healthy();
+      lastHeardNanos = System.nanoTime();
+      probeSentNanos = 0;
       long id = r.getWatchId();
       if (id == -1 && !r.getCreated() && !r.getCanceled()) {
+        Boolean byUser = progressRequests.poll();
+        if (byUser != null && !byUser) {
+          return; // the answer to our own liveness probe: nothing for the watches
+        }
         // A progress response to requestProgress(): everything up to the header revision was sent.
         // etcd before 3.4.24 / 3.5.8 answers it at once with the store revision, ahead of events an unsynced
         // watcher has yet to send (etcd#15220): it is passed on, but never moves a watch's resume revision.
@@ -354,6 +406,9 @@ final class WatchStream {
         return;
       }
       closed = true;
+      if (healthCheck != null) {
+        healthCheck.cancel(false);
+      }
       for (WatcherImpl w : all) {
         ending.add(w.failLocked(Errors.closed()));
       }
