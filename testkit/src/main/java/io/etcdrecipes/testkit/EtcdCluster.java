@@ -83,6 +83,7 @@ public final class EtcdCluster implements AutoCloseable {
     private volatile Path etcdBinary;
     private volatile String setpriv;
     private boolean chainCreated;
+    private volatile java.net.http.HttpClient http;
 
     private EtcdCluster(Config config) {
         this.config = config;
@@ -228,7 +229,7 @@ public final class EtcdCluster implements AutoCloseable {
                 if (!m.isRunning()) {
                     if (!started) throw new EtcdClusterException(m.failureMessage("exited before becoming healthy"));
                     it.remove();
-                } else if (Http.healthy(m.clientPort(), Duration.ofMillis(500))) {
+                } else if (Http.healthy(m.clientEndpoint(), http(), Duration.ofMillis(500))) {
                     it.remove();
                 }
             }
@@ -293,7 +294,7 @@ public final class EtcdCluster implements AutoCloseable {
         return config.members;
     }
 
-    /** {@code http://127.0.0.1:PORT} of every member, direct. */
+    /** {@code http://127.0.0.1:PORT} of every member, direct ({@code https} with {@link Builder#clientTls}). */
     public List<String> clientEndpoints() {
         return requireMembers().stream().map(EtcdMember::clientEndpoint).toList();
     }
@@ -458,6 +459,27 @@ public final class EtcdCluster implements AutoCloseable {
         return flags;
     }
 
+    /** The client TLS settings, or {@code null}. */
+    ClientTls clientTls() {
+        return config.tls;
+    }
+
+    /** {@code https} with {@link Builder#clientTls}, else {@code http}. */
+    String clientScheme() {
+        return config.tls == null ? "http" : "https";
+    }
+
+    /** The HTTP client of the testkit's probes ({@code /health}, {@code /metrics}): TLS ones when the cluster uses TLS. */
+    java.net.http.HttpClient http() {
+        java.net.http.HttpClient c = http;
+        if (c == null) {
+            c = config.tls == null ? Http.plain()
+                    : Http.tls(config.tls.trustedCa(), config.tls.clientCertFile(), config.tls.clientKeyFile());
+            http = c;
+        }
+        return c;
+    }
+
     private List<EtcdMember> requireMembers() {
         List<EtcdMember> ms = members;
         if (ms.isEmpty()) throw new IllegalStateException("etcd cluster " + id + " is not started");
@@ -496,7 +518,10 @@ public final class EtcdCluster implements AutoCloseable {
     // ------------------------------------------------------------------ builder
 
     record Config(int members, boolean fastElections, boolean unsafeNoFsync, List<String> extraFlags, Path etcdBinary,
-                  Duration startTimeout, boolean proxies) {}
+                  Duration startTimeout, boolean proxies, ClientTls tls) {}
+
+    /** TLS on the client port: the server's certificate, the CA, and the client certificate of our own probes. */
+    record ClientTls(Path trustedCa, Path certFile, Path keyFile, Path clientCertFile, Path clientKeyFile) {}
 
     /** Builds an {@link EtcdCluster}; reusable (each {@link #build()} makes a new, unstarted cluster). */
     public static final class Builder {
@@ -507,6 +532,7 @@ public final class EtcdCluster implements AutoCloseable {
         private Path etcdBinary;
         private Duration startTimeout = Duration.ofSeconds(30);
         private boolean proxies = true;
+        private ClientTls tls;
 
         Builder() {}
 
@@ -572,10 +598,32 @@ public final class EtcdCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Serves clients over TLS: {@code https://} client URLs with this server certificate and PKCS#8 key
+         * ({@code --cert-file}, {@code --key-file}); {@code trustedCa} signs it and is what the testkit's own
+         * {@code /health} and {@code /metrics} probes trust. Peers still talk plain HTTP.
+         */
+        public Builder clientTls(Path trustedCa, Path certFile, Path keyFile) {
+            this.tls = new ClientTls(Objects.requireNonNull(trustedCa, "trustedCa"), Objects.requireNonNull(certFile, "certFile"),
+                    Objects.requireNonNull(keyFile, "keyFile"), null, null);
+            return this;
+        }
+
+        /**
+         * With {@link #clientTls}: require a client certificate signed by the trusted CA ({@code --client-cert-auth},
+         * {@code --trusted-ca-file}). The testkit's probes present this certificate and PKCS#8 key.
+         */
+        public Builder clientCertAuth(Path clientCertFile, Path clientKeyFile) {
+            if (tls == null) throw new IllegalStateException("clientCertAuth needs clientTls first");
+            this.tls = new ClientTls(tls.trustedCa(), tls.certFile(), tls.keyFile(),
+                    Objects.requireNonNull(clientCertFile, "clientCertFile"), Objects.requireNonNull(clientKeyFile, "clientKeyFile"));
+            return this;
+        }
+
         /** A new cluster, not started. */
         public EtcdCluster build() {
             return new EtcdCluster(new Config(members, fastElections, unsafeNoFsync, List.copyOf(flags), etcdBinary,
-                    startTimeout, proxies));
+                    startTimeout, proxies, tls));
         }
 
         /** {@code build().start()}. */

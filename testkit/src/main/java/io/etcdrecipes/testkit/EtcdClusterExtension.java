@@ -162,6 +162,18 @@ public final class EtcdClusterExtension implements BeforeAllCallback, AfterAllCa
         }
 
         /** A fresh cluster for every test method, even when registered on a static field. */
+        /** {@link EtcdCluster.Builder#clientTls}: https client URLs with this server certificate. */
+        public Builder clientTls(Path trustedCa, Path certFile, Path keyFile) {
+            cluster.clientTls(trustedCa, certFile, keyFile);
+            return this;
+        }
+
+        /** {@link EtcdCluster.Builder#clientCertAuth}: require client certificates; the probes present this one. */
+        public Builder clientCertAuth(Path clientCertFile, Path clientKeyFile) {
+            cluster.clientCertAuth(clientCertFile, clientKeyFile);
+            return this;
+        }
+
         public Builder perTest() {
             this.perTest = true;
             return this;

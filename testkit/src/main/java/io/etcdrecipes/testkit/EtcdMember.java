@@ -72,14 +72,15 @@ public final class EtcdMember {
         return cluster;
     }
 
-    /** {@code http://127.0.0.1:CLIENTPORT}: direct, not through the proxy. */
+    /** {@code http://127.0.0.1:CLIENTPORT} ({@code https} when the cluster uses client TLS): direct, not through the proxy. */
     public String clientEndpoint() {
-        return "http://127.0.0.1:" + clientPort;
+        return cluster.clientScheme() + "://127.0.0.1:" + clientPort;
     }
 
     /** The proxy's endpoint; throws {@link IllegalStateException} when the cluster was built with {@code proxies(false)}. */
     public String proxiedEndpoint() {
-        return proxy().endpoint();
+        String e = proxy().endpoint();
+        return "https".equals(cluster.clientScheme()) ? "https" + e.substring(e.indexOf(':')) : e;
     }
 
     /** {@code http://127.0.0.1:PEERPORT}. */
@@ -130,12 +131,12 @@ public final class EtcdMember {
 
     /** True if the member's {@code /metrics} say {@code etcd_server_is_leader 1}; false if it does not answer within 1 s. */
     public boolean isLeader() {
-        return isRunning() && Http.isLeader(clientPort, Duration.ofSeconds(1));
+        return isRunning() && Http.isLeader(clientEndpoint(), cluster.http(), Duration.ofSeconds(1));
     }
 
     /** True if the member's {@code /health} says {@code "health":"true"} (it is up and sees a leader). */
     public boolean isHealthy() {
-        return isRunning() && Http.healthy(clientPort, Duration.ofSeconds(1));
+        return isRunning() && Http.healthy(clientEndpoint(), cluster.http(), Duration.ofSeconds(1));
     }
 
     /** The TCP proxy in front of the client port; {@link IllegalStateException} when proxies are off. */
@@ -258,7 +259,7 @@ public final class EtcdMember {
                         ? "is not running"
                         : "exited with code " + exitCodeOf(p) + " before becoming healthy"));
             }
-            if (Http.healthy(clientPort, Duration.ofMillis(500))) return this;
+            if (Http.healthy(clientEndpoint(), cluster.http(), Duration.ofMillis(500))) return this;
             if (System.nanoTime() > deadline) {
                 throw new EtcdClusterException(failureMessage("did not become healthy within " + timeout.toMillis() + " ms"
                         + (paused ? " (it is paused)" : "") + (isIsolated() ? " (it is isolated)" : "")));
@@ -342,6 +343,7 @@ public final class EtcdMember {
                 "--initial-cluster-state", "new",
                 "--logger", "zap",
                 "--log-outputs", "stderr"));
+        cmd.addAll(tlsFlags());
         cmd.addAll(cluster.memberFlags());
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .directory(memberDir.toFile())
@@ -363,6 +365,43 @@ public final class EtcdMember {
         } catch (IOException e) {
             throw new EtcdClusterException("cannot start etcd " + name + " of cluster " + cluster.id() + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * With client TLS: copies the server certificate, key and CA into the member's dir, readable only by the
+     * member's uid (it may not read the caller's files), and returns the flags that point etcd at the copies.
+     */
+    private List<String> tlsFlags() {
+        EtcdCluster.ClientTls tls = cluster.clientTls();
+        if (tls == null) return List.of();
+        Path dir = memberDir.resolve("tls");
+        try {
+            Files.createDirectories(dir);
+            List<String> flags = new ArrayList<>(List.of(
+                    "--cert-file", copyForMember(tls.certFile(), dir.resolve("server.crt")).toString(),
+                    "--key-file", copyForMember(tls.keyFile(), dir.resolve("server.key")).toString()));
+            Path ca = copyForMember(tls.trustedCa(), dir.resolve("ca.crt"));
+            if (tls.clientCertFile() != null) flags.addAll(List.of("--client-cert-auth", "--trusted-ca-file", ca.toString()));
+            if (uid >= 0) {
+                Files.setAttribute(dir, "unix:uid", uid);
+                Files.setAttribute(dir, "unix:gid", uid);
+            }
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            return flags;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy the TLS files for " + name, e);
+        }
+    }
+
+    private Path copyForMember(Path from, Path to) throws IOException {
+        if (Files.exists(to)) Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rw-------"));
+        Files.copy(from, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        if (uid >= 0) {
+            Files.setAttribute(to, "unix:uid", uid);
+            Files.setAttribute(to, "unix:gid", uid);
+        }
+        Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("r--------"));
+        return to;
     }
 
     /** Kills without taking the member's lock (for close() and the shutdown hook). */
