@@ -103,17 +103,7 @@ class NamingTest {
         // watch what the resolver hands to gRPC while server a's process is killed
         List<List<String>> results = new CopyOnWriteArrayList<>();
         NameResolver resolver = provider.newNameResolver(URI.create("etcd:///" + target), args());
-        resolver.start(new NameResolver.Listener2() {
-          @Override
-          public void onResult(NameResolver.ResolutionResult r) {
-            results.add(r.getAddressesOrError().getValue().stream()
-                .map(g -> g.getAddresses().get(0).toString()).collect(Collectors.toList()));
-          }
-
-          @Override
-          public void onError(Status error) {
-          }
-        });
+        resolver.start(recording(results));
         await().atMost(Duration.ofSeconds(5)).until(() -> !results.isEmpty() && results.get(results.size() - 1).size() == 2);
         long killedAt = System.nanoTime();
         a.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -151,17 +141,7 @@ class NamingTest {
 
       List<List<String>> results = new CopyOnWriteArrayList<>();
       NameResolver resolver = new EtcdNameResolverProvider(client).newNameResolver(URI.create("etcd:///" + target), args());
-      resolver.start(new NameResolver.Listener2() {
-        @Override
-        public void onResult(NameResolver.ResolutionResult r) {
-          results.add(r.getAddressesOrError().getValue().stream()
-              .map(g -> g.getAddresses().get(0).toString()).collect(Collectors.toList()));
-        }
-
-        @Override
-        public void onError(Status error) {
-        }
-      });
+      resolver.start(recording(results));
       await().atMost(Duration.ofSeconds(5)).until(() -> !results.isEmpty()
           && results.get(results.size() - 1).containsAll(List.of("/127.0.0.1:7001", "/127.0.0.1:7002")));
       manager.deleteEndpoint(target + "/127.0.0.1:7001").get(10, TimeUnit.SECONDS);
@@ -170,6 +150,22 @@ class NamingTest {
       assertThatThrownBy(() -> manager.addEndpoint("other/x", Endpoint.of("1.2.3.4:5")).get(10, TimeUnit.SECONDS))
           .cause().isInstanceOf(IllegalArgumentException.class).hasMessageContaining("prefixed with 'svc/go/'");
     }
+  }
+
+  /** A resolver listener that records each address list it is handed. */
+  private static NameResolver.Listener2 recording(List<List<String>> results) {
+    return new NameResolver.Listener2() {
+      @Override
+      public void onResult(NameResolver.ResolutionResult r) {
+        results.add(r.getAddressesOrError().getValue().stream()
+            .map(g -> g.getAddresses().get(0).toString()).collect(Collectors.toList()));
+      }
+
+      @Override
+      public void onError(Status error) {
+        results.add(List.of("error: " + error));
+      }
+    };
   }
 
   private static NameResolver.Args args() {
