@@ -4,15 +4,14 @@ package io.etcdrecipes.recipes;
  * The connection state of a {@link Session}, as in Apache Curator.
  *
  * <pre>
- *              first success after SUSPENDED
- *           ┌──────────────────────────────────────┐
- *           ▼                                      │
- *   CONNECTED ──no renewal for suspendAfter──▶ SUSPENDED ──▶ ... ──▶ RECONNECTED ──▶ (SUSPENDED again ...)
- *       │       or a renewal failed                │                      │
- *       └──────────────────────┬───────────────────┴──────────────────────┘
- *                              ▼
- *                             LOST   (final: server says the lease is gone, TTL ran out locally,
- *                                     closed, orphaned, or the client closed)
+ *  CONNECTED ── no successful renewal for suspendAfter, ──▶ SUSPENDED
+ *                   or a renewal failed                    │      ▲
+ *                                    first successful      │      │ no successful renewal for
+ *                                    renewal               ▼      │ suspendAfter, or a renewal failed
+ *                                                       RECONNECTED
+ *
+ *  CONNECTED, SUSPENDED or RECONNECTED ──▶ LOST (final): the server says the lease is gone, its TTL ran
+ *  out locally, close(), orphan(), or the client was closed ({@link SessionLostException.Reason})
  * </pre>
  */
 public enum SessionState {
