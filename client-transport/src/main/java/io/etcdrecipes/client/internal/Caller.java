@@ -95,12 +95,28 @@ public final class Caller {
         .withJitter(0.25)
         .withMaxRetries(Math.max(0, connection.config().maxRetries() - 2))
         .build();
+    // The backoff may end after the deadline; then the caller gets the last real failure (say, a refused
+    // TLS handshake) rather than gRPC's "started after the deadline".
+    java.util.concurrent.atomic.AtomicReference<AttemptFailure> last =
+        new java.util.concurrent.atomic.AtomicReference<>(firstFailure);
     return Failsafe.with(policy).with(connection.scheduler())
         .getStageAsync(() -> {
-          if (firstFailure.invalidToken() && tokens != null) {
-            return tokens.refresh(firstFailure.token()).thenCompose(t -> attempt(method, request, deadline, target));
+          if (deadline.isExpired()) {
+            return CompletableFuture.<R>failedFuture(last.get());
           }
-          return attempt(method, request, deadline, target);
+          CompletableFuture<R> next;
+          AttemptFailure previous = last.get();
+          if (previous.invalidToken() && tokens != null) {
+            next = tokens.refresh(previous.token()).thenCompose(t -> attempt(method, request, deadline, target));
+          } else {
+            next = attempt(method, request, deadline, target);
+          }
+          return next.whenComplete((r, t) -> {
+            AttemptFailure f = t == null ? null : failureOf(t);
+            if (f != null) {
+              last.set(f);
+            }
+          });
         });
   }
 

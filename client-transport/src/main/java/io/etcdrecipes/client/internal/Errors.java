@@ -65,8 +65,13 @@ public final class Errors {
     ErrorCode code = code(status.getCode());
     ServerError serverError = ServerError.forMessage(description);
     String message = description != null ? description : status.getCode().name();
-    if (status.getCause() != null && description == null) {
-      message = status.getCode() + ": " + status.getCause();
+    if (status.getCause() != null && serverError == null) {
+      // transport failures ("io exception", "ssl exception") say why only in their cause
+      Throwable root = status.getCause();
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      message = message + ": " + root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
     }
     if (serverError != null) {
       switch (serverError) {
