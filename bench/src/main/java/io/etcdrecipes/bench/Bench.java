@@ -1,0 +1,572 @@
+package io.etcdrecipes.bench;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.testkit.EtcdCluster;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntFunction;
+
+/**
+ * Our client side by side with jetcd in one JVM: both clients talk to the same single-member etcd (fsync
+ * on), and every cell (workload x concurrency) runs both, alternating which goes first, after a warm-up
+ * of both. Results: a table on stdout, JSON lines, and a PNG chart.
+ *
+ * <p>Process CPU time is the client's: etcd is another process. It includes the harness (the same few
+ * lines for both clients) and the JVM's GC and JIT threads.
+ */
+public final class Bench {
+
+  static final String[] ALL_WORKLOADS =
+      {"put", "get-linearizable", "get-serializable", "txn", "watch", "lease-keepalive", "stm"};
+  static final int KEY_BYTES = 32;
+  static final int VALUE_BYTES = 256;
+  static final int KEYS = 1000;
+
+  /** Settings of one run; {@link #quick()} and {@link #full()} are what {@code bench/run.sh} uses. */
+  static final class Options {
+    boolean quick;
+    double roundSeconds = 4;
+    int roundsPerClient = 2;
+    double warmSeconds = 8;
+    int[] concurrencies = {1, 16, 128};
+    Set<String> workloads = new LinkedHashSet<>(List.of(ALL_WORKLOADS));
+    Set<String> clients = new LinkedHashSet<>(List.of(OursTarget.NAME, JetcdTarget.NAME));
+    int watchWriters = 16;
+    int leases = 10_000;
+    long leaseTtlSeconds = 5;
+    int stmAccounts = 10;
+    int stmWorkers = 8;
+    Path out = Path.of("bench/results");
+    boolean chart = true;
+    String endpoints;
+    String gitCommit = "";
+
+    static Options quick() {
+      Options o = new Options();
+      o.quick = true;
+      o.roundSeconds = 2;
+      o.roundsPerClient = 1;
+      o.warmSeconds = 3;
+      return o;
+    }
+
+    static Options full() {
+      return new Options();
+    }
+
+    long roundNanos() {
+      return (long) (roundSeconds * 1e9);
+    }
+  }
+
+  private final Options o;
+  private final String endpoints;
+  private final List<Target<?>> targets = new ArrayList<>();
+  private final OursTarget admin;
+  private final List<Row> rows = new ArrayList<>();
+  private final byte[] value = new byte[VALUE_BYTES];
+
+  Bench(Options o, String endpoints) {
+    this.o = o;
+    this.endpoints = endpoints;
+    new Random(42).nextBytes(value);
+    this.admin = new OursTarget(endpoints);
+    for (String c : o.clients) {
+      targets.add(c.equals(OursTarget.NAME) ? new OursTarget(endpoints) : new JetcdTarget(endpoints));
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Options o = Options.full();
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--quick" -> {
+          Options q = Options.quick();
+          q.out = o.out;
+          q.endpoints = o.endpoints;
+          q.workloads = o.workloads;
+          q.clients = o.clients;
+          q.gitCommit = o.gitCommit;
+          o = q;
+        }
+        case "--endpoints" -> o.endpoints = args[++i];
+        case "--out" -> o.out = Path.of(args[++i]);
+        case "--workloads" -> o.workloads = new LinkedHashSet<>(List.of(args[++i].split(",")));
+        case "--clients" -> o.clients = new LinkedHashSet<>(List.of(args[++i].split(",")));
+        case "--seconds" -> o.roundSeconds = Double.parseDouble(args[++i]);
+        case "--rounds" -> o.roundsPerClient = Integer.parseInt(args[++i]);
+        case "--concurrency" -> o.concurrencies =
+            java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+        case "--no-chart" -> o.chart = false;
+        case "--threads" -> Load.threadReport = true;
+        case "--git" -> o.gitCommit = args[++i];
+        default -> throw new IllegalArgumentException("unknown argument " + args[i]
+            + " (use --quick, --endpoints, --out, --workloads, --clients, --seconds, --rounds, --concurrency, --no-chart)");
+      }
+    }
+    List<Row> rows = run(o);
+    System.exit(rows.isEmpty() ? 1 : 0);
+  }
+
+  /** Runs the benchmark (starting a 1-member etcd unless endpoints are given) and writes the results. */
+  static List<Row> run(Options o) throws Exception {
+    EtcdCluster cluster = null;
+    String endpoints = o.endpoints;
+    String etcdVersion;
+    try {
+      if (endpoints == null) {
+        // fsync stays on: these are the figures we publish.
+        cluster = EtcdCluster.builder().members(1).proxies(false).start();
+        endpoints = cluster.endpoints();
+        etcdVersion = Env.etcdVersion();
+      } else {
+        etcdVersion = "external cluster " + endpoints;
+      }
+      say("etcd " + etcdVersion + " at " + endpoints + (o.quick ? " (quick run)" : ""));
+      List<Row> rows;
+      rows = new Bench(o, endpoints).runAll();
+      Env env = Env.capture(etcdVersion, o);
+      String table = Report.table(rows, env);
+      System.out.println();
+      System.out.println(table);
+      Files.createDirectories(o.out);
+      StringBuilder jsonl = new StringBuilder();
+      for (Row r : rows) {
+        jsonl.append(r.json()).append('\n');
+      }
+      Files.writeString(o.out.resolve("latest.jsonl"), jsonl, StandardCharsets.UTF_8);
+      Files.writeString(o.out.resolve("latest.txt"), table, StandardCharsets.UTF_8);
+      if (o.chart) {
+        Chart.write(rows, env, o.out.resolve("latest.png"));
+      }
+      say("wrote " + o.out.resolve("latest.jsonl") + ", latest.txt" + (o.chart ? ", latest.png" : ""));
+      return rows;
+    } finally {
+      if (cluster != null) {
+        cluster.close();
+      }
+    }
+  }
+
+  private void close() {
+    for (Target<?> t : targets) {
+      t.close();
+    }
+    admin.close();
+  }
+
+  private static final class Closer implements AutoCloseable {
+    private final Bench b;
+
+    Closer(Bench b) {
+      this.b = b;
+    }
+
+    @Override
+    public void close() {
+      b.close();
+    }
+  }
+
+  List<Row> runAll() throws Exception {
+    try (Closer ignored = new Closer(this)) {
+      preload();
+      warmUp();
+      for (String w : List.of("put", "get-linearizable", "get-serializable", "txn")) {
+        if (o.workloads.contains(w)) {
+          for (int c : o.concurrencies) {
+            kvCell(w, c);
+          }
+          compact();
+        }
+      }
+      if (o.workloads.contains("watch")) {
+        watchCells();
+        compact();
+      }
+      if (o.workloads.contains("lease-keepalive")) {
+        for (Target<?> t : order(0)) {
+          rows.add(leaseKeepAlive(t));
+        }
+      }
+      if (o.workloads.contains("stm") && o.clients.contains(OursTarget.NAME)) {
+        rows.addAll(StmWorkload.run(endpoints, o));
+      }
+      return rows;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- keys
+
+  /** A key of exactly {@link #KEY_BYTES} bytes: {@code bench/<kind>/} and a zero-padded number. */
+  static byte[] key(String kind, int i) {
+    String p = "bench/" + kind + "/";
+    String n = Integer.toString(i);
+    StringBuilder b = new StringBuilder(p);
+    for (int k = p.length() + n.length(); k < KEY_BYTES; k++) {
+      b.append('0');
+    }
+    return b.append(n).toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private void preload() throws Exception {
+    // the keys every get reads, written once (not measured)
+    List<CompletableFuture<?>> f = new ArrayList<>();
+    for (int i = 0; i < KEYS; i++) {
+      f.add(admin.put(ByteSequence.of(key("get", i)), ByteSequence.of(value)));
+    }
+    CompletableFuture.allOf(f.toArray(new CompletableFuture<?>[0])).get(60, TimeUnit.SECONDS);
+  }
+
+  private void warmUp() throws Exception {
+    long nanos = (long) (o.warmSeconds * 1e9 / 3);
+    say(String.format(Locale.ROOT, "warm-up: put, get and txn for %.1f s per client", o.warmSeconds));
+    for (int pass = 0; pass < 2; pass++) {
+      for (Target<?> t : targets) {
+        kvRun(t, "put", 128, nanos / 2);
+        kvRun(t, "get-linearizable", 128, nanos / 2);
+        kvRun(t, "txn", 16, nanos / 2);
+      }
+    }
+  }
+
+  /** The clients in the order of this cell: alternating from one cell to the next. */
+  private int cell;
+
+  private List<Target<?>> order(int shift) {
+    List<Target<?>> l = new ArrayList<>(targets);
+    if ((cell + shift) % 2 == 1) {
+      java.util.Collections.reverse(l);
+    }
+    return l;
+  }
+
+  private void kvCell(String workload, int concurrency) throws Exception {
+    Map<String, Load.Run> total = new LinkedHashMap<>();
+    List<Target<?>> ab = order(0);
+    cell++;
+    // ABBA for two rounds per client, AB for one: each client goes first as often as the other over the run
+    List<Target<?>> sequence = new ArrayList<>();
+    for (int r = 0; r < o.roundsPerClient; r++) {
+      List<Target<?>> pair = new ArrayList<>(ab);
+      if (r % 2 == 1) {
+        java.util.Collections.reverse(pair);
+      }
+      sequence.addAll(pair);
+    }
+    for (Target<?> t : sequence) {
+      Load.Run run = kvRun(t, workload, concurrency, o.roundNanos());
+      total.computeIfAbsent(t.name(), k -> new Load.Run()).add(run);
+    }
+    for (Target<?> t : targets) {
+      Load.Run run = total.get(t.name());
+      Row row = Row.of(workload, t.name(), concurrency, run, Map.of());
+      rows.add(row);
+      say(Report.line(row));
+      if (run.lastError != null) {
+        say("  last error of " + t.name() + ": " + run.lastError);
+      }
+    }
+  }
+
+  private <B> Load.Run kvRun(Target<B> t, String workload, int concurrency, long nanos) throws Exception {
+    B v = t.bytes(value);
+    System.gc();
+    switch (workload) {
+      case "put": {
+        List<B> keys = keys(t, "put", KEYS);
+        AtomicInteger next = new AtomicInteger();
+        return Load.closedLoop(concurrency, nanos, i -> t.put(keys.get((next.getAndIncrement() & 0x7fffffff) % KEYS), v));
+      }
+      case "get-linearizable":
+      case "get-serializable": {
+        boolean serializable = workload.equals("get-serializable");
+        List<B> keys = keys(t, "get", KEYS);
+        AtomicInteger next = new AtomicInteger();
+        return Load.closedLoop(concurrency, nanos,
+            i -> t.get(keys.get((next.getAndIncrement() & 0x7fffffff) % KEYS), serializable));
+      }
+      case "txn": {
+        // each chain owns one key and compares its exact version: a compare-and-set that always holds
+        List<B> keys = keys(t, "txn-" + t.name().charAt(0), concurrency);
+        long[] versions = new long[concurrency];
+        for (int i = 0; i < concurrency; i++) {
+          versions[i] = t.version(keys.get(i)).get(10, TimeUnit.SECONDS);
+        }
+        LongAdder failed = new LongAdder();
+        Load.Run run = Load.closedLoop(concurrency, nanos, i -> t.casPut(keys.get(i), versions[i], v), (i, r) -> {
+          if (Boolean.TRUE.equals(r)) {
+            versions[i]++;
+          } else {
+            failed.increment();
+            versions[i] = t.version(keys.get(i)).join();
+          }
+        });
+        if (failed.sum() > 0) {
+          say("  " + failed.sum() + " txn compares failed (unexpected)");
+        }
+        return run;
+      }
+      default:
+        throw new IllegalArgumentException(workload);
+    }
+  }
+
+  private static <B> List<B> keys(Target<B> t, String kind, int n) {
+    List<B> keys = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      keys.add(t.bytes(key(kind, i)));
+    }
+    return keys;
+  }
+
+  private void compact() throws Exception {
+    long rev = admin.client().kv().put("bench/compact", "x").get(10, TimeUnit.SECONDS).header().revision();
+    admin.client().kv().compact(rev, true).get(120, TimeUnit.SECONDS);
+  }
+
+  // --------------------------------------------------------------------------------------------- watch
+
+  private void watchCells() throws Exception {
+    // The writer is the same for both clients (our client, its own instance): the row measures the watcher.
+    OursTarget writer = new OursTarget(endpoints);
+    try {
+      Map<String, WatchRun> total = new LinkedHashMap<>();
+      // the writer alone, to take its CPU out of the watcher's
+      long writerCpu = 0;
+      long writerPuts = 0;
+      int rounds = o.roundsPerClient;
+      List<Target<?>> sequence = new ArrayList<>();
+      for (int r = 0; r < rounds; r++) {
+        List<Target<?>> pair = order(r);
+        sequence.addAll(pair);
+      }
+      cell++;
+      watchRound(writer, null, 0, (long) (o.roundNanos() / 2)); // warm the watch path of the writer
+      for (Target<?> t : targets) {
+        watchRound(writer, t, -1, o.roundNanos() / 2); // warm-up of each watcher
+      }
+      int round = 0;
+      for (Target<?> t : sequence) {
+        WatchRun alone = watchRound(writer, null, ++round, o.roundNanos() / 2);
+        writerCpu += alone.cpuNanos;
+        writerPuts += alone.puts;
+        WatchRun run = watchRound(writer, t, ++round, o.roundNanos());
+        total.computeIfAbsent(t.name(), k -> new WatchRun()).add(run);
+      }
+      double writerCpuPerPut = writerCpu / (double) Math.max(1, writerPuts);
+      for (Target<?> t : targets) {
+        WatchRun w = total.get(t.name());
+        Load.Run r = new Load.Run();
+        r.latency.add(w.delay);
+        r.ops.add(w.events);
+        r.elapsedNanos = w.elapsedNanos;
+        r.cpuNanos = Math.max(0, (long) (w.cpuNanos - writerCpuPerPut * w.puts));
+        Map<String, Object> x = new LinkedHashMap<>();
+        x.put("puts", w.puts);
+        x.put("missing_events", w.puts - w.events);
+        x.put("drain_ms", Row.round(w.maxDrainNanos / 1e6, 1));
+        x.put("p50_first_half_us", Row.round(w.firstHalf.quantile(0.5) / 1e3, 1));
+        x.put("p50_second_half_us", Row.round(w.secondHalf.quantile(0.5) / 1e3, 1));
+        x.put("writer_cpu_ns_per_put_subtracted", Math.round(writerCpuPerPut));
+        x.put("latency", "put-to-event delay");
+        Row row = Row.of("watch", t.name(), o.watchWriters, r, x);
+        rows.add(row);
+        say(Report.line(row));
+      }
+    } finally {
+      writer.close();
+    }
+  }
+
+  /** A watch run's sums. */
+  static final class WatchRun {
+    final Histogram delay = new Histogram();
+    final Histogram firstHalf = new Histogram();
+    final Histogram secondHalf = new Histogram();
+    long events;
+    long puts;
+    long elapsedNanos;
+    long cpuNanos;
+    long maxDrainNanos;
+
+    void add(WatchRun o) {
+      delay.add(o.delay);
+      firstHalf.add(o.firstHalf);
+      secondHalf.add(o.secondHalf);
+      events += o.events;
+      puts += o.puts;
+      elapsedNanos += o.elapsedNanos;
+      cpuNanos += o.cpuNanos;
+      maxDrainNanos = Math.max(maxDrainNanos, o.maxDrainNanos);
+    }
+  }
+
+  /**
+   * One writer putting 256-byte values whose first 8 bytes are the send time (System.nanoTime, the same
+   * clock in this JVM), one watcher on the prefix measuring put-to-event delay. Without a watcher: the
+   * writer alone.
+   */
+  private <B> WatchRun watchRound(OursTarget writer, Target<B> watcher, int round, long nanos) throws Exception {
+    String kind = "w" + round + (watcher == null ? "" : watcher.name().charAt(0));
+    WatchRun w = new WatchRun();
+    LongAdder events = new LongAdder();
+    AtomicLong lastEvent = new AtomicLong();
+    List<ByteSequence> keys = new ArrayList<>(KEYS);
+    for (int i = 0; i < KEYS; i++) {
+      keys.add(ByteSequence.of(key(kind, i)));
+    }
+    System.gc();
+    long start = System.nanoTime();
+    long half = start + nanos / 2;
+    Target.Watching watching = null;
+    if (watcher != null) {
+      watching = watcher.watchPrefix(watcher.bytes(("bench/" + kind + "/").getBytes(StandardCharsets.UTF_8)), sent -> {
+        long now = System.nanoTime();
+        w.delay.record(now - sent);
+        (sent - half < 0 ? w.firstHalf : w.secondHalf).record(now - sent);
+        events.increment();
+        lastEvent.set(now);
+      });
+    }
+    long cpu0 = Load.processCpuNanos();
+    long t0 = System.nanoTime();
+    AtomicInteger next = new AtomicInteger();
+    Load.Run puts = Load.closedLoop(o.watchWriters, nanos, i -> {
+      byte[] v = value.clone();
+      long now = System.nanoTime();
+      for (int b = 7; b >= 0; b--) {
+        v[b] = (byte) now;
+        now >>>= 8;
+      }
+      return writer.put(keys.get((next.getAndIncrement() & 0x7fffffff) % KEYS), ByteSequence.of(v));
+    });
+    long writerDone = System.nanoTime();
+    w.puts = puts.ops.sum();
+    if (watcher != null) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (events.sum() < w.puts && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      w.events = events.sum();
+      w.maxDrainNanos = Math.max(0, lastEvent.get() - writerDone);
+      w.elapsedNanos = Math.max(lastEvent.get(), writerDone) - t0;
+    } else {
+      w.elapsedNanos = writerDone - t0;
+    }
+    w.cpuNanos = Load.processCpuNanos() - cpu0;
+    if (watching != null) {
+      watching.close();
+    }
+    admin.client().kv().delete(ByteSequence.of("bench/" + kind + "/"), io.etcdrecipes.client.DeleteOption.prefix())
+        .get(30, TimeUnit.SECONDS);
+    return w;
+  }
+
+  // ------------------------------------------------------------------------------------------- leases
+
+  private <B> Row leaseKeepAlive(Target<B> t) throws Exception {
+    int n = o.leases;
+    long ttl = o.leaseTtlSeconds;
+    say("lease-keepalive " + t.name() + ": granting " + n + " leases of " + ttl + " s");
+    long[] ids = new long[n];
+    long g0 = System.nanoTime();
+    inParallel(128, n, i -> t.grant(ttl).thenAccept(id -> ids[i] = id));
+    double grantsPerS = n * 1e9 / (System.nanoTime() - g0);
+    long[] last = new long[n];
+    Histogram gaps = new Histogram();
+    LongAdder renewals = new LongAdder();
+    AtomicInteger lost = new AtomicInteger();
+    List<AutoCloseable> keepAlives = new ArrayList<>(n);
+    System.gc();
+    long cpu0 = Load.processCpuNanos();
+    long t0 = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      int idx = i;
+      last[i] = System.nanoTime();
+      keepAlives.add(t.keepAlive(ids[i], () -> {
+        long now = System.nanoTime();
+        gaps.record(now - last[idx]);
+        last[idx] = now;
+        renewals.increment();
+      }, lost::incrementAndGet));
+    }
+    long hold = TimeUnit.SECONDS.toNanos(3 * ttl);
+    TimeUnit.NANOSECONDS.sleep(hold - (System.nanoTime() - t0));
+    long elapsed = System.nanoTime() - t0;
+    long cpu = Load.processCpuNanos() - cpu0;
+    // all still alive? The server's lease list, and the remaining TTL of every lease (not measured): whole
+    // seconds, so a 1 s lease renewed at a third of its TTL shows 0; an expired one shows -1.
+    Set<Long> listed = new HashSet<>(admin.client().lease().leases().get(30, TimeUnit.SECONDS));
+    AtomicInteger alive = new AtomicInteger();
+    inParallel(128, n, i -> admin.client().lease().timeToLive(ids[i], false).thenAccept(r -> {
+      if (r.ttl() >= 0 && listed.contains(ids[i])) {
+        alive.incrementAndGet();
+      }
+    }));
+    for (AutoCloseable k : keepAlives) {
+      k.close();
+    }
+    inParallel(128, n, i -> admin.revoke(ids[i]));
+    Load.Run r = new Load.Run();
+    r.latency.add(gaps);
+    r.ops.add(renewals.sum());
+    r.elapsedNanos = elapsed;
+    r.cpuNanos = cpu;
+    Map<String, Object> x = new LinkedHashMap<>();
+    x.put("leases", n);
+    x.put("ttl_s", ttl);
+    x.put("alive_after_3x_ttl", alive.get());
+    x.put("all_alive", alive.get() == n);
+    x.put("lost", lost.get());
+    x.put("grants_per_s", Row.round(grantsPerS, 1));
+    x.put("latency", "gap between renewals of one lease");
+    Row row = Row.of("lease-keepalive", t.name(), n, r, x);
+    say(Report.line(row) + "  alive " + alive.get() + "/" + n);
+    return row;
+  }
+
+  /** Runs {@code n} calls with at most {@code inFlight} at a time and waits for all (not measured). */
+  static void inParallel(int inFlight, int n, IntFunction<CompletableFuture<?>> call) throws Exception {
+    Semaphore permits = new Semaphore(inFlight);
+    ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+    for (int i = 0; i < n; i++) {
+      permits.acquire();
+      call.apply(i).whenComplete((r, e) -> {
+        if (e != null) {
+          errors.add(e);
+        }
+        permits.release();
+      });
+    }
+    if (!permits.tryAcquire(inFlight, 120, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("calls did not finish within 120 s");
+    }
+    if (!errors.isEmpty()) {
+      throw new IllegalStateException(errors.size() + " of " + n + " calls failed, e.g. " + errors.peek(),
+          errors.peek());
+    }
+  }
+
+  static void say(String line) {
+    System.out.println(java.time.LocalTime.now().withNano(0) + "  " + line);
+  }
+}

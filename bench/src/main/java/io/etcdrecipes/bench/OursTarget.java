@@ -1,0 +1,113 @@
+package io.etcdrecipes.bench;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.Compare;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.GetOption;
+import io.etcdrecipes.client.KeepAlive;
+import io.etcdrecipes.client.KeepAliveListener;
+import io.etcdrecipes.client.EtcdException;
+import io.etcdrecipes.client.LeaseKeepAliveResponse;
+import io.etcdrecipes.client.Op;
+import io.etcdrecipes.client.WatchEvent;
+import io.etcdrecipes.client.WatchOption;
+import io.etcdrecipes.client.Watcher;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
+
+/** Our client, used the way its documentation shows. */
+final class OursTarget implements Target<ByteSequence> {
+
+  static final String NAME = "etcd-recipes";
+  private static final GetOption SERIALIZABLE = GetOption.builder().serializable().build();
+
+  private final EtcdClient client;
+
+  OursTarget(String endpoints) {
+    this.client = EtcdClient.builder().endpoints(endpoints).build();
+  }
+
+  EtcdClient client() {
+    return client;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public ByteSequence bytes(byte[] bytes) {
+    return ByteSequence.of(bytes);
+  }
+
+  @Override
+  public CompletableFuture<?> put(ByteSequence key, ByteSequence value) {
+    return client.kv().put(key, value);
+  }
+
+  @Override
+  public CompletableFuture<?> get(ByteSequence key, boolean serializable) {
+    return serializable ? client.kv().get(key, SERIALIZABLE) : client.kv().get(key);
+  }
+
+  @Override
+  public CompletableFuture<Long> version(ByteSequence key) {
+    return client.kv().get(key).thenApply(r -> r.isEmpty() ? 0L : r.first().version());
+  }
+
+  @Override
+  public CompletableFuture<Boolean> casPut(ByteSequence key, long version, ByteSequence value) {
+    return client.kv().txn()
+        .when(Compare.version(key).equal(version))
+        .then(Op.put(key, value))
+        .commit()
+        .thenApply(r -> r.succeeded());
+  }
+
+  @Override
+  public Watching watchPrefix(ByteSequence prefix, LongConsumer onValueHead) throws Exception {
+    Watcher w = client.watch().watch(prefix, WatchOption.prefix(), r -> {
+      for (WatchEvent e : r.events()) {
+        if (e.type() == WatchEvent.Type.PUT) {
+          onValueHead.accept(e.kv().value().asReadOnlyByteBuffer().getLong(0));
+        }
+      }
+    });
+    w.created().get(10, TimeUnit.SECONDS);
+    return w::close;
+  }
+
+  @Override
+  public CompletableFuture<Long> grant(long ttlSeconds) {
+    return client.lease().grant(ttlSeconds).thenApply(r -> r.id());
+  }
+
+  @Override
+  public AutoCloseable keepAlive(long leaseId, Runnable onRenewed, Runnable onLost) {
+    KeepAlive ka = client.lease().keepAlive(leaseId, new KeepAliveListener() {
+      @Override
+      public void onRenewed(LeaseKeepAliveResponse response) {
+        onRenewed.run();
+      }
+
+      @Override
+      public void onLost(EtcdException cause) {
+        onLost.run();
+      }
+    });
+    return ka;
+  }
+
+  @Override
+  public CompletableFuture<?> revoke(long leaseId) {
+    return client.lease().revoke(leaseId);
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+}

@@ -1,0 +1,47 @@
+package io.etcdrecipes.bench;
+
+import java.util.List;
+import java.util.Locale;
+
+/** The text table. */
+final class Report {
+
+  private Report() {}
+
+  static String line(Row r) {
+    return String.format(Locale.ROOT, "%-17s %6d  %-13s %11.0f %10.1f %10.1f %9.1f", r.workload(), r.concurrency(),
+        r.client(), r.opsPerS(), r.p50Us(), r.p99Us(), r.cpuNsPerOp() / 1e3);
+  }
+
+  static String table(List<Row> rows, Env env) {
+    StringBuilder b = new StringBuilder();
+    for (String l : env.lines()) {
+      b.append(l).append('\n');
+    }
+    b.append('\n');
+    b.append(String.format(Locale.ROOT, "%-17s %6s  %-13s %11s %10s %10s %9s   %s%n", "workload", "conc", "client",
+        "ops/s", "p50 us", "p99 us", "cpu us/op", "ours / jetcd"));
+    for (Row r : rows) {
+      b.append(line(r));
+      if (r.client().equals(OursTarget.NAME)) {
+        Row j = rows.stream().filter(x -> x.client().equals(JetcdTarget.NAME) && x.workload().equals(r.workload())
+            && x.concurrency() == r.concurrency()).findFirst().orElse(null);
+        if (j != null && j.opsPerS() > 0 && j.cpuNsPerOp() > 0) {
+          b.append(String.format(Locale.ROOT, "   x%.2f ops/s, x%.2f p50, x%.2f cpu", r.opsPerS() / j.opsPerS(),
+              r.p50Us() / Math.max(0.001, j.p50Us()), r.cpuNsPerOp() / j.cpuNsPerOp()));
+        }
+      }
+      if (r.workload().equals("lease-keepalive")) {
+        b.append("   alive ").append(r.extra().get("alive_after_3x_ttl")).append('/').append(r.concurrency());
+      }
+      if (r.workload().equals("stm")) {
+        b.append("   conflicts/commit ").append(r.extra().get("conflicts_per_commit"));
+      }
+      b.append('\n');
+    }
+    b.append("\nconc: requests in flight (watch: writer's in flight; lease-keepalive: leases). "
+        + "Latency: call to completion;\nwatch: put-to-event delay; lease-keepalive: gap between two renewals of "
+        + "one lease. cpu: JVM process CPU / ops.\n");
+    return b.toString();
+  }
+}

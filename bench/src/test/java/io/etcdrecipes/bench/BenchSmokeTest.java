@@ -1,0 +1,74 @@
+package io.etcdrecipes.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.etcdrecipes.testkit.EtcdClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The harness end to end on a few hundred calls per workload: every workload yields a row for each client,
+ * the JSON lines and the chart are written. Not a benchmark: no figure is asserted (fsync is off here).
+ */
+class BenchSmokeTest {
+
+  @RegisterExtension
+  static final EtcdClusterExtension etcd =
+      EtcdClusterExtension.builder().members(1).fastElections().unsafeNoFsync(true).proxies(false).build();
+
+  @Test
+  void everyWorkloadForBothClients(@TempDir Path out) throws Exception {
+    Bench.Options o = Bench.Options.quick();
+    o.endpoints = etcd.endpoints();
+    o.out = out;
+    o.roundSeconds = 0.25;
+    o.warmSeconds = 0.3;
+    o.concurrencies = new int[] {1, 16};
+    o.leases = 200;
+    o.leaseTtlSeconds = 1; // granted as 1 s with fast elections: held for 3 s
+    List<Row> rows = Bench.run(o);
+
+    for (String w : List.of("put", "get-linearizable", "get-serializable", "txn")) {
+      for (String c : List.of(OursTarget.NAME, JetcdTarget.NAME)) {
+        for (int n : o.concurrencies) {
+          assertThat(rows).as("%s %s %d", w, c, n)
+              .anySatisfy(r -> {
+                assertThat(r.workload()).isEqualTo(w);
+                assertThat(r.client()).isEqualTo(c);
+                assertThat(r.concurrency()).isEqualTo(n);
+                assertThat(r.opsPerS()).isPositive();
+                assertThat(r.p99Us()).isGreaterThanOrEqualTo(r.p50Us());
+                assertThat(r.extra().get("errors")).isEqualTo(0L);
+              });
+        }
+      }
+    }
+    for (String c : List.of(OursTarget.NAME, JetcdTarget.NAME)) {
+      assertThat(rows).anySatisfy(r -> {
+        assertThat(r.workload()).isEqualTo("watch");
+        assertThat(r.client()).isEqualTo(c);
+        assertThat(r.extra().get("missing_events")).isEqualTo(0L);
+      });
+      assertThat(rows).anySatisfy(r -> {
+        assertThat(r.workload()).isEqualTo("lease-keepalive");
+        assertThat(r.client()).isEqualTo(c);
+        assertThat(r.extra().get("all_alive")).isEqualTo(true);
+      });
+    }
+    assertThat(rows).anySatisfy(r -> {
+      assertThat(r.workload()).isEqualTo("stm");
+      assertThat(r.opsPerS()).isPositive();
+      assertThat(r.extra().get("total_unchanged")).isEqualTo(true);
+    });
+    List<String> lines = Files.readAllLines(out.resolve("latest.jsonl"));
+    assertThat(lines).hasSize(rows.size());
+    assertThat(lines).allSatisfy(l -> assertThat(l).startsWith("{\"workload\":\"").contains("\"client\":\"",
+        "\"concurrency\":", "\"ops_per_s\":", "\"p50_us\":", "\"p99_us\":", "\"cpu_ns_per_op\":"));
+    assertThat(Files.size(out.resolve("latest.png"))).isPositive();
+  }
+}
