@@ -7,6 +7,7 @@ import io.etcdrecipes.client.internal.Caller;
 import io.etcdrecipes.client.internal.ClusterImpl;
 import io.etcdrecipes.client.internal.Connection;
 import io.etcdrecipes.client.internal.Endpoints;
+import io.etcdrecipes.client.internal.HealthProbe;
 import io.etcdrecipes.client.internal.KeyCodec;
 import io.etcdrecipes.client.internal.KvImpl;
 import io.etcdrecipes.client.internal.KvProtos;
@@ -49,6 +50,7 @@ public final class EtcdClient implements AutoCloseable {
   private final Maintenance maintenance;
   private final Auth auth;
   private final AutoSync autoSync;
+  private final HealthProbe healthProbe;
 
   private EtcdClient(EtcdClientConfig config, Object meterRegistry) {
     this.config = config;
@@ -67,6 +69,7 @@ public final class EtcdClient implements AutoCloseable {
     this.cluster = new ClusterImpl(caller, config.callTimeout());
     this.maintenance = new MaintenanceImpl(caller, config.callTimeout());
     this.auth = new AuthImpl(caller, config.callTimeout());
+    this.healthProbe = new HealthProbe(caller);
     this.autoSync = config.autoSyncInterval() == null ? null : new AutoSync(caller, config.autoSyncInterval());
     if (metrics != null) {
       metrics.gauge("etcd.client.watches", "open watches", watch::openWatches);
@@ -152,6 +155,7 @@ public final class EtcdClient implements AutoCloseable {
   /** Closes watches, keep-alives and connections. Pending calls fail with {@link ClosedClientException}. */
   @Override
   public void close() {
+    healthProbe.close();
     if (autoSync != null) {
       autoSync.close();
     }

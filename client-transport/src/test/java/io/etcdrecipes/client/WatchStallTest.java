@@ -26,7 +26,12 @@ class WatchStallTest {
 
   @Test
   void aWatchOnAFrozenMemberMovesToAnotherAndMissesNothing() throws Exception {
-    try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(2))
+    // freeze a follower (a frozen leader would stall the writes too): it is listed first, so the watch
+    // stream, the client's first call, goes to it
+    EtcdMember follower = etcd.members().stream().filter(m -> !m.isLeader()).findFirst().orElseThrow();
+    List<String> endpoints = new ArrayList<>(List.of(follower.clientEndpoint()));
+    etcd.members().stream().filter(m -> m != follower).forEach(m -> endpoints.add(m.clientEndpoint()));
+    try (EtcdClient client = EtcdClient.builder().endpoints(endpoints).callTimeout(Duration.ofSeconds(2))
         .build();
          EtcdClient writer = EtcdClient.builder().endpoints(etcd.endpoints()).build()) {
       List<Long> seen = new CopyOnWriteArrayList<>();
@@ -34,6 +39,7 @@ class WatchStallTest {
           r -> r.events().forEach(e -> seen.add(e.kv().modRevision())));
       w.created().get(10, TimeUnit.SECONDS);
       EtcdMember frozen = memberWithWatchStream();
+      assertThat(frozen).isSameAs(follower);
       List<Long> written = new ArrayList<>();
       written.add(writer.kv().put("stall/0", "before").get(10, TimeUnit.SECONDS).header().revision());
       await().atMost(Duration.ofSeconds(5)).until(() -> seen.size() == 1);
