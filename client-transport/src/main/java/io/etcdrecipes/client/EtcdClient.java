@@ -126,6 +126,14 @@ public final class EtcdClient implements AutoCloseable {
     return auth;
   }
 
+  /**
+   * Where this client completes futures and runs callbacks: the executor given to the builder, or the
+   * client's own daemon pool. Recipes built on the client run their listeners here too.
+   */
+  public Executor callbackExecutor() {
+    return connection.callbackExecutor();
+  }
+
   /** The endpoints the client currently uses (they change with auto-sync). */
   public List<URI> endpoints() {
     List<URI> out = new ArrayList<>();

@@ -13,12 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The few threads recipes-core needs of its own: one timer thread for session checks, and a pool for
- * callbacks and asynchronous STM runs when neither the caller nor the client supplies an executor.
- * All daemon threads that end when idle, so nothing is left behind once the sessions and waits are gone.
- *
- * <p>Why a pool of our own: {@code EtcdClient} does not expose the callback pool it creates when its builder
- * was given none ({@code EtcdClientConfig.callbackExecutor()} is then {@code null}), so when that is the
- * case, user callbacks run here instead.
+ * blocking work (asynchronous STM runs) when the caller supplies no executor. All daemon threads that
+ * end when idle, so nothing is left behind once the sessions and waits are gone. User callbacks run on
+ * the client's callback executor unless the caller gives another.
  */
 public final class SharedExecutors {
 
@@ -46,13 +43,9 @@ public final class SharedExecutors {
     return CALLBACKS;
   }
 
-  /** The executor user callbacks go to: the explicit one, else the client's, else {@link #pool()}. */
+  /** The executor user callbacks go to: the explicit one, else the client's. */
   public static Executor callbacks(EtcdClient client, Executor explicit) {
-    if (explicit != null) {
-      return explicit;
-    }
-    Executor fromClient = client.config().callbackExecutor();
-    return fromClient != null ? fromClient : CALLBACKS;
+    return explicit != null ? explicit : client.callbackExecutor();
   }
 
   private static ThreadFactory daemon(String name) {
