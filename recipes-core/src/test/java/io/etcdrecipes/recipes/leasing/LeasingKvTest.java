@@ -1,0 +1,326 @@
+package io.etcdrecipes.recipes.leasing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.Compare;
+import io.etcdrecipes.client.DeleteOption;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.GetOption;
+import io.etcdrecipes.client.GetResponse;
+import io.etcdrecipes.client.KeyValue;
+import io.etcdrecipes.client.Op;
+import io.etcdrecipes.client.PutResponse;
+import io.etcdrecipes.client.TxnResponse;
+import io.etcdrecipes.testkit.EtcdClusterExtension;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** The leasing KV's single behaviours against a real etcd: hits, revokes, plain writers, deletes, sessions. */
+class LeasingKvTest {
+
+  private static final Logger log = LoggerFactory.getLogger(LeasingKvTest.class);
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  @RegisterExtension
+  static final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
+      .members(1).fastElections().unsafeNoFsync(true).build();
+
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private EtcdClient plain;
+  /** Per-test key space and leasing prefix, so tests sharing the cluster do not meet. */
+  private String ns;
+  private String pfx;
+
+  @BeforeEach
+  void setUp(TestInfo info) {
+    plain = client();
+    ns = info.getTestMethod().orElseThrow().getName() + "/";
+    pfx = "_lease/" + ns;
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close();
+    }
+    plain.close();
+  }
+
+  private EtcdClient client() {
+    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(5)).build();
+    return c;
+  }
+
+  private LeasingKV leasing() {
+    EtcdClient c = client();
+    LeasingKV l = LeasingKV.builder(c, pfx).sessionTtl(Duration.ofSeconds(5))
+        .revokeBackoff(Duration.ofMillis(200)).build();
+    toClose.add(c);
+    toClose.add(l);
+    return l;
+  }
+
+  private ByteSequence k(String name) {
+    return ByteSequence.of(ns + name);
+  }
+
+  private static <T> T join(CompletableFuture<T> f) throws Exception {
+    return f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private static String value(GetResponse r) {
+    return r.isEmpty() ? null : r.first().value().toStringUtf8();
+  }
+
+  private long plainPut(String key, String value) throws Exception {
+    return join(plain.kv().put(k(key), ByteSequence.of(value))).header().revision();
+  }
+
+  private String plainValue(String key) throws Exception {
+    return value(join(plain.kv().get(k(key))));
+  }
+
+  private List<KeyValue> leasingKeys() throws Exception {
+    return join(plain.kv().get(ByteSequence.of(pfx), GetOption.prefix())).kvs();
+  }
+
+  @Test
+  void aReadAcquiresTheKeyAndTheNextOnesHitTheCache() throws Exception {
+    long rev = plainPut("a", "1");
+    LeasingKV a = leasing();
+
+    GetResponse first = join(a.get(k("a")));
+    assertThat(value(first)).isEqualTo("1");
+    assertThat(first.first().modRevision()).isEqualTo(rev);
+    assertThat(a.misses()).isEqualTo(1);
+    assertThat(a.isCached(k("a"))).isTrue();
+    assertThat(leasingKeys()).singleElement().satisfies(l -> {
+      assertThat(l.key().toStringUtf8()).isEqualTo(pfx + ns + "a");
+      assertThat(l.lease()).isEqualTo(a.leaseId());
+    });
+
+    for (int i = 0; i < 100; i++) {
+      GetResponse hit = join(a.get(k("a")));
+      assertThat(value(hit)).isEqualTo("1");
+      assertThat(hit.header().revision()).isEqualTo(first.header().revision());
+    }
+    assertThat(a.hits()).isEqualTo(100);
+    assertThat(a.misses()).isEqualTo(1);
+
+    // an own write is guarded by our leasing key, and the cache follows it
+    PutResponse put = join(a.put(k("a"), ByteSequence.of("2")));
+    GetResponse afterPut = join(a.get(k("a")));
+    assertThat(value(afterPut)).isEqualTo("2");
+    assertThat(afterPut.first().modRevision()).isEqualTo(put.header().revision());
+    assertThat(afterPut.first().version()).isEqualTo(2);
+    assertThat(afterPut.header().revision()).isEqualTo(put.header().revision());
+    assertThat(a.hits()).isEqualTo(101);
+    assertThat(plainValue("a")).isEqualTo("2");
+    assertThat(a.isCached(k("a"))).isTrue();
+
+    // an absent key is cached as absent
+    assertThat(join(a.get(k("none"))).isEmpty()).isTrue();
+    assertThat(join(a.get(k("none"))).isEmpty()).isTrue();
+    assertThat(a.hits()).isEqualTo(102);
+
+    // what is not cacheable goes to the server and counts as neither
+    assertThat(join(a.get(k("a"), GetOption.builder().serializable().build())).count()).isEqualTo(1);
+    assertThat(join(a.get(k(""), GetOption.prefix())).count()).isEqualTo(1);
+    assertThat(a.hits()).isEqualTo(102);
+    assertThat(a.misses()).isEqualTo(2);
+  }
+
+  @Test
+  void anotherLeasingClientsPutRevokesTheOwnerAndItsNextReadSeesTheNewValue() throws Exception {
+    plainPut("b", "1");
+    LeasingKV owner = leasing();
+    LeasingKV writer = leasing();
+    assertThat(value(join(owner.get(k("b"))))).isEqualTo("1");
+    assertThat(owner.isCached(k("b"))).isTrue();
+
+    long t0 = System.nanoTime();
+    PutResponse put = join(writer.put(k("b"), ByteSequence.of("2")));
+    log.info("put through the REVOKE protocol took {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    // the owner gave the key up before the write could happen: no waiting needed here
+    assertThat(owner.isCached(k("b"))).isFalse();
+    GetResponse r = join(owner.get(k("b")));
+    assertThat(value(r)).isEqualTo("2");
+    assertThat(r.first().modRevision()).isEqualTo(put.header().revision());
+    assertThat(writer.isCached(k("b"))).isFalse();
+
+    // the writer may now read and acquire it; the old owner's next write revokes it back
+    assertThat(value(join(writer.get(k("b"))))).isEqualTo("2");
+    assertThat(writer.isCached(k("b"))).isTrue();
+    join(owner.delete(k("b")));
+    assertThat(writer.isCached(k("b"))).isFalse();
+    assertThat(join(writer.get(k("b"))).isEmpty()).isTrue();
+
+    // a transaction that writes the key revokes it too
+    assertThat(value(join(owner.get(k("c"))))).isNull();
+    assertThat(owner.isCached(k("c"))).isTrue();
+    TxnResponse t = join(writer.txn().when(Compare.version(k("c")).equal(0))
+        .then(Op.put(k("c"), ByteSequence.of("t"))).commit());
+    assertThat(t.succeeded()).isTrue();
+    assertThat(owner.isCached(k("c"))).isFalse();
+    assertThat(value(join(owner.get(k("c"))))).isEqualTo("t");
+  }
+
+  @Test
+  void aPlainPutInvalidatesTheCacheWithinTheWatchDelay() throws Exception {
+    plainPut("p", "1");
+    LeasingKV a = leasing();
+    assertThat(value(join(a.get(k("p"))))).isEqualTo("1");
+    assertThat(a.isCached(k("p"))).isTrue();
+
+    long put = plainPut("p", "2");
+    long done = System.nanoTime();
+    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(1))
+        .until(() -> "2".equals(value(join(a.get(k("p"))))));
+    log.info("a plain put was seen by the cached reader {} ms after it completed",
+        TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - done) / 1000.0);
+    assertThat(a.isCached(k("p"))).isFalse();
+    // the leasing key was given up, so another client could take it
+    await().atMost(WAIT).until(() -> leasingKeys().isEmpty());
+
+    // after the backoff the key is acquired again, at the new value
+    await().atMost(WAIT).until(() -> {
+      join(a.get(k("p")));
+      return a.isCached(k("p"));
+    });
+    GetResponse r = join(a.get(k("p")));
+    assertThat(value(r)).isEqualTo("2");
+    assertThat(r.first().modRevision()).isEqualTo(put);
+
+    // deleting the leasing key from outside ends the caching too
+    join(plain.kv().delete(ByteSequence.of(pfx + ns + "p")));
+    await().atMost(Duration.ofSeconds(1)).until(() -> !a.isCached(k("p")));
+  }
+
+  @Test
+  void deletesOfOwnAndOthersKeysAndRangeDeletes() throws Exception {
+    for (String s : List.of("r1", "r2", "r3", "r4")) {
+      plainPut(s, s);
+    }
+    LeasingKV a = leasing();
+    LeasingKV b = leasing();
+    for (String s : List.of("r1", "r2", "r3")) {
+      assertThat(value(join(a.get(k(s))))).isEqualTo(s);
+    }
+    assertThat(value(join(b.get(k("r4"))))).isEqualTo("r4");
+    assertThat(a.cachedKeys()).isEqualTo(3);
+    assertThat(b.cachedKeys()).isEqualTo(1);
+
+    // own delete: guarded, the cache says absent
+    assertThat(join(a.delete(k("r1"))).deleted()).isEqualTo(1);
+    assertThat(a.isCached(k("r1"))).isTrue();
+    long hits = a.hits();
+    assertThat(join(a.get(k("r1"))).isEmpty()).isTrue();
+    assertThat(a.hits()).isEqualTo(hits + 1);
+    assertThat(plainValue("r1")).isNull();
+
+    // delete of a key the other client holds
+    assertThat(join(a.delete(k("r4"))).deleted()).isEqualTo(1);
+    assertThat(b.isCached(k("r4"))).isFalse();
+    assertThat(join(b.get(k("r4"))).isEmpty()).isTrue();
+
+    // a range delete by b revokes every leasing key in the range first
+    plainPut("r4", "again");
+    var del = join(b.delete(k("r"), DeleteOption.builder().prefix().prevKv().build()));
+    assertThat(del.deleted()).isEqualTo(3); // r2, r3, r4
+    assertThat(del.prevKvs()).extracting(kv -> kv.key().toStringUtf8())
+        .containsExactly(ns + "r2", ns + "r3", ns + "r4");
+    assertThat(a.isCached(k("r2"))).isFalse();
+    assertThat(a.isCached(k("r3"))).isFalse();
+    assertThat(join(a.get(k("r2"))).isEmpty()).isTrue();
+    assertThat(join(a.get(k("r3"))).isEmpty()).isTrue();
+    assertThat(join(plain.kv().get(k("r"), GetOption.prefix())).count()).isZero();
+
+    // a range delete by the owner gives its own keys up too
+    plainPut("s1", "x");
+    assertThat(value(join(a.get(k("s1"))))).isEqualTo("x");
+    assertThat(a.isCached(k("s1"))).isTrue();
+    assertThat(join(a.delete(k("s"), DeleteOption.prefix())).deleted()).isEqualTo(1);
+    assertThat(a.isCached(k("s1"))).isFalse();
+    assertThat(join(a.get(k("s1"))).isEmpty()).isTrue();
+  }
+
+  @Test
+  void losingTheSessionEmptiesTheCacheAndLaterReadsAreCorrect() throws Exception {
+    plainPut("x", "1");
+    plainPut("y", "1");
+    LeasingKV a = leasing();
+    assertThat(value(join(a.get(k("x"))))).isEqualTo("1");
+    assertThat(value(join(a.get(k("y"))))).isEqualTo("1");
+    assertThat(a.cachedKeys()).isEqualTo(2);
+    long lease = a.leaseId();
+
+    join(plain.lease().revoke(lease));
+    long t0 = System.nanoTime();
+    await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(5)).until(() -> a.cachedKeys() == 0);
+    log.info("cache emptied {} ms after the lease was revoked", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    plainPut("x", "2");
+    // the key's watch or the session notices at once; whatever is read now is the server's
+    assertThat(value(join(a.get(k("x"))))).isEqualTo("2");
+    await().atMost(Duration.ofSeconds(5)).until(() -> a.leaseId() != 0 && a.leaseId() != lease);
+    log.info("new session {} after {} ms", Long.toHexString(a.leaseId()),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+
+    // the new session caches again, and sees later writes
+    await().atMost(WAIT).until(() -> {
+      join(a.get(k("x")));
+      return a.isCached(k("x"));
+    });
+    assertThat(leasingKeys()).allSatisfy(l -> assertThat(l.lease()).isEqualTo(a.leaseId()));
+    assertThat(value(join(a.get(k("x"))))).isEqualTo("2");
+    assertThat(value(join(a.get(k("y"))))).isEqualTo("1");
+    LeasingKV b = leasing();
+    join(b.put(k("x"), ByteSequence.of("3")));
+    assertThat(value(join(a.get(k("x"))))).isEqualTo("3");
+  }
+
+  @Test
+  void closeRemovesTheLeasingKeysAtOnce() throws Exception {
+    plainPut("c1", "1");
+    LeasingKV a = leasing();
+    join(a.get(k("c1")));
+    join(a.get(k("c2")));
+    assertThat(leasingKeys()).hasSize(2);
+    a.close();
+    assertThat(leasingKeys()).isEmpty();
+    assertThat(a.cachedKeys()).isZero();
+    // a write by another leasing client does not wait for anybody now
+    LeasingKV b = leasing();
+    long t0 = System.nanoTime();
+    join(b.put(k("c1"), ByteSequence.of("2")));
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(1000);
+  }
+
+  @Test
+  void whatCannotBeDoneIsRejectedClearly() throws Exception {
+    LeasingKV a = leasing();
+    ByteSequence underPrefix = ByteSequence.of(pfx + "k");
+    assertThatThrownBy(() -> join(a.put(underPrefix, ByteSequence.of("x"))))
+        .hasCauseInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> join(a.delete(ByteSequence.of("_lease/"), DeleteOption.prefix())))
+        .hasCauseInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> join(a.txn().then(Op.put(underPrefix, ByteSequence.of("x"))).commit()))
+        .hasCauseInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> join(a.txn().when(Compare.version(underPrefix).equal(0)).commit()))
+        .hasCauseInstanceOf(IllegalArgumentException.class);
+    assertThat(leasingKeys()).isEmpty();
+  }
+}
