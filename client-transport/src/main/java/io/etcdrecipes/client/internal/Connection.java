@@ -7,7 +7,11 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NegotiationType;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
@@ -46,6 +50,7 @@ public final class Connection implements AutoCloseable {
 
   private final EtcdClientConfig config;
   private final EventLoopGroup eventLoop;
+  private final Class<? extends Channel> channelType;
   private final Executor callbackExecutor;
   private final ExecutorService ownedCallbackExecutor;
   private final ScheduledExecutorService scheduler;
@@ -56,7 +61,15 @@ public final class Connection implements AutoCloseable {
 
   public Connection(EtcdClientConfig config) {
     this.config = config;
-    this.eventLoop = new NioEventLoopGroup(1, daemonThreads("etcd-client-io"));
+    // Native epoll where grpc-netty-shaded ships it (Linux x86_64/aarch64): fewer syscalls and less garbage
+    // per call than NIO's selector; NIO elsewhere.
+    if (Epoll.isAvailable()) {
+      this.eventLoop = new EpollEventLoopGroup(1, daemonThreads("etcd-client-io"));
+      this.channelType = EpollSocketChannel.class;
+    } else {
+      this.eventLoop = new NioEventLoopGroup(1, daemonThreads("etcd-client-io"));
+      this.channelType = NioSocketChannel.class;
+    }
     if (config.callbackExecutor() != null) {
       this.callbackExecutor = config.callbackExecutor();
       this.ownedCallbackExecutor = null;
@@ -77,7 +90,7 @@ public final class Connection implements AutoCloseable {
   private EndpointChannel newChannel(URI uri) {
     NettyChannelBuilder b = NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort())
         .eventLoopGroup(eventLoop)
-        .channelType(NioSocketChannel.class)
+        .channelType(channelType)
         .executor(callbackExecutor)
         .offloadExecutor(callbackExecutor)
         .maxInboundMessageSize(config.maxInboundMessageSize())
