@@ -22,10 +22,13 @@ final class Entry {
   final Generation gen;
   final ByteSequence key;
   final ByteSequence leasingKey;
-  /** Create revision of our leasing key: the guard of our own writes and of giving the key up. */
-  final long leaseRev;
-
   // guarded by this
+  /** Create revision of our leasing key: the guard of our own writes and of giving the key up. */
+  long leaseRev;
+  /** The acquire succeeded and the entry is in the generation's map. */
+  boolean installed;
+  /** Before {@link #installed}: the highest revision of an event of the key or its leasing key. */
+  long earlyEventRev;
   boolean alive = true;
   /** The cached value, or {@code null} when the key does not exist. */
   KeyValue kv;
@@ -41,15 +44,24 @@ final class Entry {
   Watcher keyWatch;
   Watcher leaseWatch;
 
-  Entry(Generation gen, ByteSequence key, ByteSequence leasingKey, long leaseRev, KeyValue kv,
-        ResponseHeader header) {
+  /** An entry being acquired: its watches run (from "now") before the acquire transaction is sent. */
+  Entry(Generation gen, ByteSequence key, ByteSequence leasingKey) {
     this.gen = gen;
     this.key = key;
     this.leasingKey = leasingKey;
-    this.leaseRev = leaseRev;
+  }
+
+  /**
+   * The acquire transaction succeeded at {@code header.revision()}; returns false when an event after it
+   * already arrived (the entry must then be evicted). Call under the monitor.
+   */
+  boolean installLocked(KeyValue kv, ResponseHeader header) {
+    this.leaseRev = header.revision();
     this.kv = kv;
     this.header = header;
     this.revision = header.revision();
+    this.installed = true;
+    return earlyEventRev <= leaseRev;
   }
 
   /** The cached get response; call under the monitor. */

@@ -239,7 +239,7 @@ final class LeasingCore {
     if (acquiring.putIfAbsent(key, a) != null) {
       return serverGet(key, option, deadline);
     }
-    return acquire(g, key, a, deadline);
+    return acquire(g, key, option, a, deadline);
   }
 
   private boolean mayAcquire(ByteSequence key) {
@@ -318,41 +318,65 @@ final class LeasingCore {
     }
   }
 
-  private CompletableFuture<GetResponse> acquire(Generation g, ByteSequence key, Acquire a, long deadline) {
+  /**
+   * Takes the key's leasing key and caches the key. Both watches (the key, the leasing key) are created
+   * <em>before</em> the acquire transaction, from "now": so they see every change after the acquire at once
+   * (a watch from a past revision would be "unsynced" on the server and delivered up to 100 ms late).
+   */
+  private CompletableFuture<GetResponse> acquire(Generation g, ByteSequence key, GetOption option, Acquire a,
+                                                 long deadline) {
     ByteSequence lkey = pfx.concat(key);
-    CompletableFuture<TxnResponse> txn = kv(deadline).thenCompose(k -> k.txn()
-        .when(Compare.createRevision(lkey).equal(0), Compare.lease(key).equal(0))
-        .then(Op.get(key), Op.put(lkey, ByteSequence.EMPTY, PutOption.lease(g.leaseId)))
-        .orElse(Op.get(key))
-        .commit());
-    return txn.handle((resp, t) -> {
+    Entry e = new Entry(g, key, lkey);
+    startWatches(e);
+    long left = deadline - System.nanoTime();
+    CompletableFuture<Void> created = CompletableFuture.allOf(e.keyWatch.created(), e.leaseWatch.created())
+        .orTimeout(Math.max(1, left), TimeUnit.NANOSECONDS);
+    return created.handle((v, t) -> t).thenCompose(t -> {
       if (t != null) {
         finish(key, a);
-        // the leasing key may have been made; it must not hold writers up until the session ends
-        rescindByLease(g, lkey, 0);
-        throw Blocking.unchecked(t);
+        evict(e, false);
+        return serverGet(key, option, deadline);
       }
-      GetResponse inner = resp.getResponse(0);
-      GetResponse answer = new GetResponse(resp.header(), inner.kvs(), inner.more(), inner.count());
-      if (!resp.succeeded()) {
-        finish(key, a);
-        return answer;
-      }
-      long rev = resp.header().revision();
-      Entry e = new Entry(g, key, lkey, rev, inner.first(), resp.header());
-      boolean installed = !g.dead && g.entries.putIfAbsent(key, e) == null;
-      long served = finish(key, a);
-      if (!installed) {
-        rescind(g, lkey, rev, 0);
-        return answer;
-      }
-      if (g.dead || served > rev) { // killed meanwhile, or this client already answered with something newer
-        evict(e, true);
-        return answer;
-      }
-      startWatches(e, rev + 1);
-      return answer;
+      return kv(deadline).thenCompose(k -> k.txn()
+          .when(Compare.createRevision(lkey).equal(0), Compare.lease(key).equal(0))
+          .then(Op.get(key), Op.put(lkey, ByteSequence.EMPTY, PutOption.lease(g.leaseId)))
+          .orElse(Op.get(key))
+          .commit()).handle((resp, err) -> installed(g, e, a, resp, err));
     });
+  }
+
+  private GetResponse installed(Generation g, Entry e, Acquire a, TxnResponse resp, Throwable err) {
+    if (err != null) {
+      finish(e.key, a);
+      evict(e, false);
+      // the leasing key may have been made; it must not hold writers up until the session ends
+      rescindByLease(g, e.leasingKey, 0);
+      throw Blocking.unchecked(err);
+    }
+    GetResponse inner = resp.getResponse(0);
+    GetResponse answer = new GetResponse(resp.header(), inner.kvs(), inner.more(), inner.count());
+    if (!resp.succeeded()) { // someone holds it (or the key has a lease): read it from the server for a while
+      finish(e.key, a);
+      evict(e, false);
+      return answer;
+    }
+    long rev = resp.header().revision();
+    boolean fresh;
+    boolean alive;
+    synchronized (e) {
+      fresh = e.installLocked(inner.first(), resp.header());
+      alive = e.alive;
+    }
+    boolean inMap = alive && !g.dead && g.entries.putIfAbsent(e.key, e) == null;
+    long served = finish(e.key, a);
+    if (!inMap) {
+      evict(e, false);
+      rescind(g, e.leasingKey, rev, 0);
+    } else if (!fresh || g.dead || served > rev) {
+      // changed since, killed meanwhile, or this client already answered with something newer
+      evict(e, true);
+    }
+    return answer;
   }
 
   private long finish(ByteSequence key, Acquire a) {
@@ -363,9 +387,8 @@ final class LeasingCore {
     }
   }
 
-  private void startWatches(Entry e, long from) {
-    WatchOption opt = WatchOption.builder().revision(from).build();
-    Watcher kw = watch.watch(e.key, opt, new WatchListener() {
+  private void startWatches(Entry e) {
+    Watcher kw = watch.watch(e.key, WatchOption.DEFAULT, new WatchListener() {
       @Override
       public void onNext(WatchResponse response) {
         for (WatchEvent ev : response.events()) {
@@ -378,11 +401,11 @@ final class LeasingCore {
         evict(e, true);
       }
     });
-    Watcher lw = watch.watch(e.leasingKey, opt, new WatchListener() {
+    Watcher lw = watch.watch(e.leasingKey, WatchOption.DEFAULT, new WatchListener() {
       @Override
       public void onNext(WatchResponse response) {
-        if (!response.events().isEmpty()) { // REVOKE from a writer, or the key deleted (lease gone)
-          evict(e, true);
+        for (WatchEvent ev : response.events()) {
+          leasingKeyEvent(e, ev);
         }
       }
 
@@ -391,33 +414,53 @@ final class LeasingCore {
         evict(e, true);
       }
     });
-    boolean closeNow;
     synchronized (e) {
-      closeNow = !e.alive;
       e.keyWatch = kw;
       e.leaseWatch = lw;
-    }
-    if (closeNow) {
-      kw.close();
-      lw.close();
     }
   }
 
   /** An event of a cached key: ours (a guarded write we made) or someone else's, which ends our caching. */
   private void keyEvent(Entry e, WatchEvent ev) {
+    long rev = ev.kv().modRevision();
     synchronized (e) {
       if (!e.alive) {
         return;
+      }
+      if (!e.installed) {
+        e.earlyEventRev = Math.max(e.earlyEventRev, rev);
+        return;
+      }
+      if (rev <= e.leaseRev) {
+        return; // before we acquired it: our cached value already includes it
       }
       if (e.pending != null) {
         e.deferLocked(ev);
         return;
       }
-      if (e.ownRevs.remove(ev.kv().modRevision())) {
+      if (e.ownRevs.remove(rev)) {
         return;
       }
     }
-    log.debug("leasing {}: {} changed by someone else at {}: giving it up", pfx, e.key, ev.kv().modRevision());
+    log.debug("leasing {}: {} changed by someone else at {}: giving it up", pfx, e.key, rev);
+    evict(e, true);
+  }
+
+  /** An event of our leasing key after we made it: a REVOKE from a writer, or it was deleted (lease gone). */
+  private void leasingKeyEvent(Entry e, WatchEvent ev) {
+    long rev = ev.kv().modRevision();
+    synchronized (e) {
+      if (!e.alive) {
+        return;
+      }
+      if (!e.installed) {
+        e.earlyEventRev = Math.max(e.earlyEventRev, rev);
+        return;
+      }
+      if (rev <= e.leaseRev) {
+        return; // our own acquire
+      }
+    }
     evict(e, true);
   }
 
@@ -432,6 +475,7 @@ final class LeasingCore {
       e.alive = false;
       kw = e.keyWatch;
       lw = e.leaseWatch;
+      rescind &= e.installed;
     }
     e.gen.entries.remove(e.key, e);
     givenUpAt.put(e.key, System.nanoTime());
