@@ -509,6 +509,9 @@ public final class Bench {
         renewals.increment();
       }, lost::incrementAndGet));
     }
+    long registeredCpu = Load.processCpuNanos() - cpu0;
+    long registeredNanos = System.nanoTime() - t0;
+    long renewalsAtRegistration = renewals.sum();
     long hold = TimeUnit.SECONDS.toNanos(3 * ttl);
     TimeUnit.NANOSECONDS.sleep(hold - (System.nanoTime() - t0));
     long elapsed = System.nanoTime() - t0;
@@ -538,6 +541,10 @@ public final class Bench {
     x.put("all_alive", alive.get() == n);
     x.put("lost", lost.get());
     x.put("grants_per_s", Row.round(grantsPerS, 1));
+    x.put("registration_ms", Row.round(registeredNanos / 1e6, 1));
+    x.put("registration_cpu_ms", Row.round(registeredCpu / 1e6, 1));
+    x.put("steady_cpu_ns_per_renewal",
+        Math.round((cpu - registeredCpu) / (double) Math.max(1, renewals.sum() - renewalsAtRegistration)));
     x.put("latency", "gap between renewals of one lease");
     Row row = Row.of("lease-keepalive", t.name(), n, r, x);
     say(Report.line(row) + "  alive " + alive.get() + "/" + n);
