@@ -137,6 +137,7 @@ public final class Bench {
         cluster = EtcdCluster.builder().members(1).proxies(false).start();
         endpoints = cluster.endpoints();
         etcdVersion = Env.etcdVersion();
+        Load.serverPid = cluster.member(0).pid();
       } else {
         etcdVersion = "external cluster " + endpoints;
       }

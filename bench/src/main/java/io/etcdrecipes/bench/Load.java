@@ -25,6 +25,7 @@ final class Load {
     volatile Throwable lastError;
     long elapsedNanos;
     long cpuNanos;
+    long serverCpuNanos;
 
     double opsPerSecond() {
       return elapsedNanos == 0 ? 0 : ops.sum() * 1e9 / elapsedNanos;
@@ -36,6 +37,7 @@ final class Load {
       errors.add(other.errors.sum());
       elapsedNanos += other.elapsedNanos;
       cpuNanos += other.cpuNanos;
+      serverCpuNanos += other.serverCpuNanos;
       if (other.lastError != null) {
         lastError = other.lastError;
       }
@@ -51,6 +53,24 @@ final class Load {
 
   /** Set by {@code --threads}: print the threads that used the most CPU in each run (a cheap profile). */
   static volatile boolean threadReport;
+
+  /** The etcd server's pid when we started it (its CPU per call is reported beside ours), else 0. */
+  static volatile long serverPid;
+
+  /** The server's CPU time (user + system) from /proc, in nanoseconds; 0 when unknown. */
+  static long serverCpuNanos() {
+    if (serverPid == 0) {
+      return 0;
+    }
+    try {
+      String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + serverPid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14 and 15)
+      return ticks * 10_000_000L; // USER_HZ = 100 on Linux
+    } catch (java.io.IOException | RuntimeException e) {
+      return 0;
+    }
+  }
 
   static long processCpuNanos() {
     return OS.getProcessCpuTime();
@@ -97,6 +117,7 @@ final class Load {
     long end = start + nanos;
     java.util.Map<String, Long> threads0 = threadReport ? threadCpu() : null;
     long cpu0 = processCpuNanos();
+    long server0 = serverCpuNanos();
     for (int i = 0; i < concurrency; i++) {
       new Chain(i, end, op, hook, run, finished).issue();
     }
@@ -105,6 +126,7 @@ final class Load {
     }
     run.elapsedNanos = System.nanoTime() - start;
     run.cpuNanos = processCpuNanos() - cpu0;
+    run.serverCpuNanos = serverCpuNanos() - server0;
     if (threads0 != null) {
       printThreadDelta(threads0, run.cpuNanos);
     }

@@ -9,8 +9,10 @@ final class Report {
   private Report() {}
 
   static String line(Row r) {
-    return String.format(Locale.ROOT, "%-17s %6d  %-13s %11.0f %10.1f %10.1f %9.1f", r.workload(), r.concurrency(),
-        r.client(), r.opsPerS(), r.p50Us(), r.p99Us(), r.cpuNsPerOp() / 1e3);
+    Object server = r.extra().get("server_cpu_ns_per_op");
+    return String.format(Locale.ROOT, "%-17s %6d  %-13s %11.0f %10.1f %10.1f %9.1f %9s", r.workload(), r.concurrency(),
+        r.client(), r.opsPerS(), r.p50Us(), r.p99Us(), r.cpuNsPerOp() / 1e3,
+        server == null ? "" : String.format(Locale.ROOT, "%.1f", ((Number) server).longValue() / 1e3));
   }
 
   static String table(List<Row> rows, Env env) {
@@ -19,8 +21,8 @@ final class Report {
       b.append(l).append('\n');
     }
     b.append('\n');
-    b.append(String.format(Locale.ROOT, "%-17s %6s  %-13s %11s %10s %10s %9s   %s%n", "workload", "conc", "client",
-        "ops/s", "p50 us", "p99 us", "cpu us/op", "ours / jetcd"));
+    b.append(String.format(Locale.ROOT, "%-17s %6s  %-13s %11s %10s %10s %9s %9s   %s%n", "workload", "conc", "client",
+        "ops/s", "p50 us", "p99 us", "cpu us/op", "etcd us/op", "ours / jetcd"));
     for (Row r : rows) {
       b.append(line(r));
       if (r.client().equals(OursTarget.NAME)) {
@@ -41,7 +43,7 @@ final class Report {
     }
     b.append("\nconc: requests in flight (watch: writer's in flight; lease-keepalive: leases). "
         + "Latency: call to completion;\nwatch: put-to-event delay; lease-keepalive: gap between two renewals of "
-        + "one lease. cpu: JVM process CPU / ops.\n");
+        + "one lease. cpu: JVM process CPU / ops;\netcd us/op: the etcd server process's CPU / ops (from /proc) in the same run.\n");
     return b.toString();
   }
 }

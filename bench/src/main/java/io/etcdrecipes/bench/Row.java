@@ -13,6 +13,9 @@ record Row(String workload, String client, int concurrency, double opsPerS, doub
     x.put("ops", run.ops.sum());
     x.put("errors", run.errors.sum());
     x.put("seconds", round(run.elapsedNanos / 1e9, 2));
+    if (run.serverCpuNanos > 0) {
+      x.put("server_cpu_ns_per_op", Math.round(run.serverCpuNanos / (double) Math.max(1, run.ops.sum())));
+    }
     x.putAll(extra);
     double ops = Math.max(1, run.ops.sum());
     return new Row(workload, client, concurrency, run.opsPerSecond(), run.latency.quantile(0.50) / 1e3,
