@@ -7,14 +7,11 @@ import java.util.Objects;
  * which order, and what of each key comes back. Immutable; build with {@link #builder()}. The options and
  * their meaning are those of etcd's Go client ({@code clientv3.WithPrefix()}, {@code WithRev(n)} ...).
  */
-public final class GetOption {
+public final class GetOption extends KeyRangeOption {
 
   /** A plain linearizable read of one key. */
   public static final GetOption DEFAULT = builder().build();
 
-  private final ByteSequence end;
-  private final boolean prefix;
-  private final boolean fromKey;
   private final long limit;
   private final long revision;
   private final SortTarget sortTarget;
@@ -28,9 +25,7 @@ public final class GetOption {
   private final long maxCreateRevision;
 
   private GetOption(Builder b) {
-    this.end = b.end;
-    this.prefix = b.prefix;
-    this.fromKey = b.fromKey;
+    super(b);
     this.limit = b.limit;
     this.revision = b.revision;
     this.sortTarget = b.sortTarget;
@@ -85,9 +80,7 @@ public final class GetOption {
 
   public Builder toBuilder() {
     Builder b = new Builder();
-    b.end = end;
-    b.prefix = prefix;
-    b.fromKey = fromKey;
+    b.copyRange(this);
     b.limit = limit;
     b.revision = revision;
     b.sortTarget = sortTarget;
@@ -100,19 +93,6 @@ public final class GetOption {
     b.minCreateRevision = minCreateRevision;
     b.maxCreateRevision = maxCreateRevision;
     return b;
-  }
-
-  /** The explicit range end, or {@code null}. */
-  public ByteSequence end() {
-    return end;
-  }
-
-  public boolean isPrefix() {
-    return prefix;
-  }
-
-  public boolean isFromKey() {
-    return fromKey;
   }
 
   public long limit() {
@@ -159,28 +139,15 @@ public final class GetOption {
     return maxCreateRevision;
   }
 
-  /** The range end this option gives to {@code key}: {@code null} for a single key. */
-  public ByteSequence rangeEnd(ByteSequence key) {
-    return RangeEnds.of(key, end, prefix, fromKey);
-  }
-
-  /** The key actually sent for {@code key}: an empty key with prefix or from-key means "every key". */
-  public ByteSequence rangeStart(ByteSequence key) {
-    return RangeEnds.start(key, prefix, fromKey);
-  }
-
   @Override
   public String toString() {
-    return "GetOption{end=" + end + ", prefix=" + prefix + ", fromKey=" + fromKey + ", limit=" + limit
+    return "GetOption{" + rangeToString() + ", limit=" + limit
         + ", revision=" + revision + ", sort=" + sortTarget + "/" + sortOrder + ", serializable=" + serializable
         + ", keysOnly=" + keysOnly + ", countOnly=" + countOnly + "}";
   }
 
   /** Builds a {@link GetOption}. */
-  public static final class Builder {
-    private ByteSequence end;
-    private boolean prefix;
-    private boolean fromKey;
+  public static final class Builder extends KeyRangeOption.Builder<Builder> {
     private long limit;
     private long revision;
     private SortTarget sortTarget = SortTarget.KEY;
@@ -195,32 +162,13 @@ public final class GetOption {
 
     private Builder() {}
 
-    /** Keys in [key, end) (Go: {@code WithRange}). */
-    public Builder range(ByteSequence end) {
-      this.end = Objects.requireNonNull(end, "end");
-      this.prefix = false;
-      this.fromKey = false;
+    @Override
+    Builder self() {
       return this;
     }
 
     public Builder range(String end) {
       return range(ByteSequence.of(end));
-    }
-
-    /** Every key that starts with the key (Go: {@code WithPrefix}); with an empty key, every key. */
-    public Builder prefix() {
-      this.prefix = true;
-      this.fromKey = false;
-      this.end = null;
-      return this;
-    }
-
-    /** Every key at or after the key (Go: {@code WithFromKey}). */
-    public Builder fromKey() {
-      this.fromKey = true;
-      this.prefix = false;
-      this.end = null;
-      return this;
     }
 
     /** At most {@code limit} keys; 0 means no limit. */

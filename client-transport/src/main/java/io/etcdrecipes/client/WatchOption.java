@@ -1,19 +1,14 @@
 package io.etcdrecipes.client;
 
-import java.util.Objects;
-
 /**
  * What a watch sees: one key, a range, a prefix or everything from a key on; from which revision; with
  * previous values; without puts or deletes; with progress notifications; with large responses split into
  * fragments (reassembled before delivery); failing fast when the member has no leader.
  */
-public final class WatchOption {
+public final class WatchOption extends KeyRangeOption {
 
   public static final WatchOption DEFAULT = builder().build();
 
-  private final ByteSequence end;
-  private final boolean prefix;
-  private final boolean fromKey;
   private final long revision;
   private final boolean prevKv;
   private final boolean noPut;
@@ -23,9 +18,7 @@ public final class WatchOption {
   private final boolean requireLeader;
 
   private WatchOption(Builder b) {
-    this.end = b.end;
-    this.prefix = b.prefix;
-    this.fromKey = b.fromKey;
+    super(b);
     this.revision = b.revision;
     this.prevKv = b.prevKv;
     this.noPut = b.noPut;
@@ -41,22 +34,6 @@ public final class WatchOption {
 
   public static WatchOption prefix() {
     return builder().prefix().build();
-  }
-
-  public ByteSequence rangeEnd(ByteSequence key) {
-    return RangeEnds.of(key, end, prefix, fromKey);
-  }
-
-  public ByteSequence rangeStart(ByteSequence key) {
-    return RangeEnds.start(key, prefix, fromKey);
-  }
-
-  public boolean isPrefix() {
-    return prefix;
-  }
-
-  public boolean isFromKey() {
-    return fromKey;
   }
 
   /** The first revision to deliver, or 0 for "from now on". */
@@ -89,10 +66,7 @@ public final class WatchOption {
   }
 
   /** Builds a {@link WatchOption}. */
-  public static final class Builder {
-    private ByteSequence end;
-    private boolean prefix;
-    private boolean fromKey;
+  public static final class Builder extends KeyRangeOption.Builder<Builder> {
     private long revision;
     private boolean prevKv;
     private boolean noPut;
@@ -103,24 +77,8 @@ public final class WatchOption {
 
     private Builder() {}
 
-    public Builder range(ByteSequence end) {
-      this.end = Objects.requireNonNull(end, "end");
-      this.prefix = false;
-      this.fromKey = false;
-      return this;
-    }
-
-    public Builder prefix() {
-      this.prefix = true;
-      this.fromKey = false;
-      this.end = null;
-      return this;
-    }
-
-    public Builder fromKey() {
-      this.fromKey = true;
-      this.prefix = false;
-      this.end = null;
+    @Override
+    Builder self() {
       return this;
     }
 
