@@ -29,6 +29,12 @@ public interface Auth {
    */
   CompletableFuture<AuthStatusResponse> authStatus();
 
+  /**
+   * Checks a user's password and returns a token for it (Go: {@code Authenticate}). Wrong credentials
+   * fail with {@link AuthFailedException}; auth disabled with {@link AuthNotEnabledException}.
+   */
+  CompletableFuture<AuthenticateResponse> authenticate(String name, String password);
+
   /** Adds a user with a password. */
   CompletableFuture<AuthResponse> userAdd(String name, String password);
 

@@ -88,6 +88,16 @@ class AuthTest {
   }
 
   @Test
+  void authenticateHandsOutATokenAndRejectsAWrongPassword() throws Exception {
+    try (EtcdClient anonymous = EtcdClient.builder().endpoints(etcd.endpoints()).build()) {
+      AuthenticateResponse r = get(anonymous.auth().authenticate("alice", "alice-pw"));
+      assertThat(r.token()).isNotBlank();
+      assertThat(r.toString()).doesNotContain(r.token());
+      assertThat(failure(anonymous.auth().authenticate("alice", "nope"))).isInstanceOf(AuthFailedException.class);
+    }
+  }
+
+  @Test
   void wrongPasswordIsAuthFailed() {
     try (EtcdClient c = client("alice", "wrong")) {
       assertThat(failure(c.kv().get("app/a"))).isInstanceOf(AuthFailedException.class)

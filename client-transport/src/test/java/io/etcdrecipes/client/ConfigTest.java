@@ -64,7 +64,8 @@ class ConfigTest {
   void tlsSettingsFromYaml() {
     String yaml = "endpoints: [https://127.0.0.1:2379]\ncert-file: /c.pem\nkey-file: /k.pem\ntrusted-ca-file: /ca.pem\n";
     EtcdClientConfig cfg = EtcdClient.builderFromYaml(stream(yaml)).buildConfig();
-    assertThat(cfg.tls()).isEqualTo(new TlsConfig(Path.of("/ca.pem"), Path.of("/c.pem"), Path.of("/k.pem"), null, false));
+    assertThat(cfg.tls()).isEqualTo(TlsConfig.trusting(Path.of("/ca.pem")).withClientCertificate(Path.of("/c.pem"), Path.of("/k.pem")));
+    assertThat(cfg.tls().toString()).contains("/ca.pem", "/c.pem");
   }
 
   @Test

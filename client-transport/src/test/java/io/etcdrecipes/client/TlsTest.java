@@ -54,6 +54,32 @@ class TlsTest {
   }
 
   @Test
+  void pemMaterialFromStreamsAndAServerNameOverride() throws Exception {
+    TlsConfig tls;
+    try (var ca = java.nio.file.Files.newInputStream(certs.ca());
+         var cert = java.nio.file.Files.newInputStream(certs.clientCert());
+         var key = java.nio.file.Files.newInputStream(certs.clientKey())) {
+      // the server certificate names localhost and 127.0.0.1; the override must be one of them
+      tls = TlsConfig.trusting(ca).withClientCertificate(cert, key).withAuthority("localhost");
+    }
+    assertThat(tls.toString()).contains("from a stream").doesNotContain("PRIVATE KEY");
+    try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).tls(tls).build()) {
+      client.kv().put("tls/s", "streams").get(10, TimeUnit.SECONDS);
+      assertThat(client.kv().get("tls/s").get(10, TimeUnit.SECONDS).first().value().toStringUtf8()).isEqualTo("streams");
+    }
+  }
+
+  @Test
+  void aServerNameTheCertificateDoesNotHoldIsRefused() {
+    try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(2))
+        .tls(TlsConfig.trusting(certs.ca()).withClientCertificate(certs.clientCert(), certs.clientKey())
+            .withAuthority("not-etcd.example"))
+        .build()) {
+      assertThat(failure(client.kv().get("tls/k"))).isInstanceOf(UnavailableException.class);
+    }
+  }
+
+  @Test
   void wrongCaFailsAtTheDeadline() {
     try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints())
         .callTimeout(Duration.ofSeconds(2))

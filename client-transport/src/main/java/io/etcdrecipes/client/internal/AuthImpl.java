@@ -67,6 +67,16 @@ public final class AuthImpl implements Auth {
   }
 
   @Override
+  public CompletableFuture<io.etcdrecipes.client.AuthenticateResponse> authenticate(String name, String password) {
+    return caller.call(AuthGrpc.getAuthenticateMethod(),
+            io.etcdrecipes.proto.etcdserverpb.AuthenticateRequest.newBuilder()
+                .setName(java.util.Objects.requireNonNull(name, "name"))
+                .setPassword(java.util.Objects.requireNonNull(password, "password")).build(),
+            Caller.Retry.REPEATABLE, timeout)
+        .thenApply(r -> new io.etcdrecipes.client.AuthenticateResponse(KvProtos.header(r.getHeader()), r.getToken()));
+  }
+
+  @Override
   public CompletableFuture<AuthStatusResponse> authStatus() {
     return caller.call(AuthGrpc.getAuthStatusMethod(), AuthStatusRequest.getDefaultInstance(),
             Caller.Retry.REPEATABLE, timeout)

@@ -127,17 +127,23 @@ public final class Connection implements AutoCloseable {
     }
     try {
       SslContextBuilder b = GrpcSslContexts.forClient();
-      if (tls.insecureSkipVerify()) {
+      if (tls.isInsecureSkipVerify()) {
         b.trustManager(InsecureTrustManagerFactory.INSTANCE);
-      } else if (tls.trustedCa() != null) {
-        b.trustManager(tls.trustedCa().toFile());
+      } else {
+        try (java.io.InputStream ca = tls.openTrustedCa()) {
+          if (ca != null) {
+            b.trustManager(ca);
+          }
+        }
       }
-      if (tls.certChain() != null) {
-        b.keyManager(tls.certChain().toFile(), tls.privateKey().toFile());
+      if (tls.hasClientCertificate()) {
+        try (java.io.InputStream cert = tls.openCertChain(); java.io.InputStream key = tls.openPrivateKey()) {
+          b.keyManager(cert, key);
+        }
       }
       return b.build();
     } catch (Exception e) {
-      throw new IllegalArgumentException("bad TLS configuration: " + e.getMessage(), e);
+      throw new IllegalArgumentException("bad TLS configuration " + tls + ": " + e.getMessage(), e);
     }
   }
 

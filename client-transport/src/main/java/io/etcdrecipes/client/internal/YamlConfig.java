@@ -124,7 +124,11 @@ public final class YamlConfig {
       if ((cert == null) != (key == null)) {
         throw new IllegalArgumentException(source + ": cert-file and key-file must be given together");
       }
-      b.tls(new TlsConfig(ca, cert, key, null, skipVerify));
+      TlsConfig tls = ca != null ? TlsConfig.trusting(ca) : TlsConfig.systemTrust();
+      if (cert != null) {
+        tls = tls.withClientCertificate(cert, key);
+      }
+      b.tls(skipVerify ? tls.insecureSkipVerify() : tls);
     }
     return b;
   }
