@@ -14,6 +14,7 @@ public final class WatchOption extends KeyRangeOption {
   private final boolean noPut;
   private final boolean noDelete;
   private final boolean progressNotify;
+  private final boolean createdNotify;
   private final boolean fragment;
   private final boolean requireLeader;
 
@@ -24,6 +25,7 @@ public final class WatchOption extends KeyRangeOption {
     this.noPut = b.noPut;
     this.noDelete = b.noDelete;
     this.progressNotify = b.progressNotify;
+    this.createdNotify = b.createdNotify;
     this.fragment = b.fragment;
     this.requireLeader = b.requireLeader;
   }
@@ -57,6 +59,10 @@ public final class WatchOption extends KeyRangeOption {
     return progressNotify;
   }
 
+  public boolean isCreatedNotify() {
+    return createdNotify;
+  }
+
   public boolean isFragment() {
     return fragment;
   }
@@ -72,6 +78,7 @@ public final class WatchOption extends KeyRangeOption {
     private boolean noPut;
     private boolean noDelete;
     private boolean progressNotify;
+    private boolean createdNotify;
     private boolean fragment;
     private boolean requireLeader;
 
@@ -111,6 +118,15 @@ public final class WatchOption extends KeyRangeOption {
 
     public Builder progressNotify() {
       this.progressNotify = true;
+      return this;
+    }
+
+    /**
+     * Deliver the server's "created" answer to the listener as the first response (Go:
+     * {@code WithCreatedNotify}); {@link Watcher#created()} completes either way.
+     */
+    public Builder createdNotify() {
+      this.createdNotify = true;
       return this;
     }
 

@@ -474,6 +474,29 @@ class WatchTest {
   }
 
   @Test
+  void createdNotifyComesFirstWithTheCreationRevision() throws Exception {
+    try (EtcdClient client = client(etcd.endpoints())) {
+      long before = client.kv().put("created/x", "0").get(10, TimeUnit.SECONDS).header().revision();
+      Recorder rec = new Recorder();
+      Recorder plain = new Recorder();
+      try (Watcher w = client.watch().watch(bs("created/x"), WatchOption.builder().createdNotify().build(), rec);
+           Watcher p = client.watch().watch(bs("created/x"), plain)) {
+        w.created().get(10, TimeUnit.SECONDS);
+        p.created().get(10, TimeUnit.SECONDS);
+        long rev = client.kv().put("created/x", "1").get(10, TimeUnit.SECONDS).header().revision();
+        await().atMost(WAIT).until(() -> rec.events.size() == 1 && plain.events.size() == 1);
+        WatchResponse first = rec.responses.get(0);
+        assertThat(first.isCreatedNotify()).isTrue();
+        assertThat(first.isProgressNotify()).isFalse();
+        assertThat(first.events()).isEmpty();
+        assertThat(first.header().revision()).isBetween(before, rev - 1);
+        assertThat(rec.responses.get(1).events().get(0).kv().modRevision()).isEqualTo(rev);
+        assertThat(plain.responses).noneMatch(WatchResponse::isCreatedNotify);
+      }
+    }
+  }
+
+  @Test
   void closeStopsEventsAndCallsOnCompleted() throws Exception {
     try (EtcdClient client = client(etcd.endpoints())) {
       long base = ServerMetrics.sum(etcd.members(), "etcd_debugging_mvcc_watcher_total");

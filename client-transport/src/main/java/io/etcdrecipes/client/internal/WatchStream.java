@@ -245,6 +245,9 @@ final class WatchStream {
     }
     if (!w.created.isDone()) {
       notify.add(w.enqueueLocked(() -> w.created.complete(null)));
+      if (w.option.isCreatedNotify()) {
+        notify.add(w.deliverLocked(new WatchResponse(KvProtos.header(r.getHeader()), Collections.emptyList(), true)));
+      }
     }
   }
 
