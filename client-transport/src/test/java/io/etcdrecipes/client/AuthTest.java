@@ -64,17 +64,6 @@ class AuthTest {
     return f.get(20, TimeUnit.SECONDS);
   }
 
-  static Throwable failure(CompletableFuture<?> f) {
-    try {
-      f.get(20, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      return e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-    throw new AssertionError("expected the call to fail");
-  }
-
   @Test
   void usersRolesAndPermissionsAreListed() throws Exception {
     assertThat(get(root.auth().userList()).users()).contains("root", "alice", "bob");
@@ -83,7 +72,7 @@ class AuthTest {
     assertThat(get(root.auth().userGet("bob")).roles()).isEmpty();
     assertThat(get(root.auth().roleGet("reader")).permissions()).containsExactly(
         new Permission(Permission.Type.READ, ByteSequence.of("app/"), ByteSequence.of("app0")));
-    assertThat(failure(root.auth().userGet("nobody"))).isInstanceOf(EtcdException.class)
+    assertThat(Futures.failure(root.auth().userGet("nobody"))).isInstanceOf(EtcdException.class)
         .satisfies(e -> assertThat(((EtcdException) e).serverError()).isEqualTo(ServerError.USER_NOT_FOUND));
   }
 
@@ -93,14 +82,14 @@ class AuthTest {
       AuthenticateResponse r = get(anonymous.auth().authenticate("alice", "alice-pw"));
       assertThat(r.token()).isNotBlank();
       assertThat(r.toString()).doesNotContain(r.token());
-      assertThat(failure(anonymous.auth().authenticate("alice", "nope"))).isInstanceOf(AuthFailedException.class);
+      assertThat(Futures.failure(anonymous.auth().authenticate("alice", "nope"))).isInstanceOf(AuthFailedException.class);
     }
   }
 
   @Test
   void wrongPasswordIsAuthFailed() {
     try (EtcdClient c = client("alice", "wrong")) {
-      assertThat(failure(c.kv().get("app/a"))).isInstanceOf(AuthFailedException.class)
+      assertThat(Futures.failure(c.kv().get("app/a"))).isInstanceOf(AuthFailedException.class)
           .hasMessage(ServerError.AUTH_FAILED.message());
       assertThat(c.authenticateCount()).isEqualTo(1);
     }
@@ -110,12 +99,12 @@ class AuthTest {
   void missingPermissionIsPermissionDenied() throws Exception {
     try (EtcdClient alice = client("alice", "alice-pw"); EtcdClient bob = client("bob", "bob-pw")) {
       assertThat(get(alice.kv().get("app/a")).kvs()).hasSize(1);
-      assertThat(failure(alice.kv().put("app/a", "x"))).isInstanceOf(PermissionDeniedException.class);
-      assertThat(failure(alice.kv().get("secret/s"))).isInstanceOf(PermissionDeniedException.class);
-      assertThat(failure(bob.kv().get("app/a"))).isInstanceOf(PermissionDeniedException.class)
+      assertThat(Futures.failure(alice.kv().put("app/a", "x"))).isInstanceOf(PermissionDeniedException.class);
+      assertThat(Futures.failure(alice.kv().get("secret/s"))).isInstanceOf(PermissionDeniedException.class);
+      assertThat(Futures.failure(bob.kv().get("app/a"))).isInstanceOf(PermissionDeniedException.class)
           .satisfies(e -> assertThat(((EtcdException) e).code()).isEqualTo(ErrorCode.PERMISSION_DENIED));
       // Not an admin either.
-      assertThat(failure(alice.auth().userList())).isInstanceOf(PermissionDeniedException.class);
+      assertThat(Futures.failure(alice.auth().userList())).isInstanceOf(PermissionDeniedException.class);
     }
   }
 
@@ -128,15 +117,15 @@ class AuthTest {
     get(root.auth().userGrantRole("carol", "writer"));
     try (EtcdClient carol = client("carol", "c1")) {
       get(carol.kv().put("carol/k", "v"));
-      assertThat(failure(carol.kv().put("carol/other", "v"))).isInstanceOf(PermissionDeniedException.class);
+      assertThat(Futures.failure(carol.kv().put("carol/other", "v"))).isInstanceOf(PermissionDeniedException.class);
     }
     get(root.auth().userChangePassword("carol", "c2"));
     try (EtcdClient old = client("carol", "c1"); EtcdClient carol = client("carol", "c2")) {
-      assertThat(failure(old.kv().get("carol/k"))).isInstanceOf(AuthFailedException.class);
+      assertThat(Futures.failure(old.kv().get("carol/k"))).isInstanceOf(AuthFailedException.class);
       assertThat(get(carol.kv().get("carol/k")).kvs()).hasSize(1);
       get(root.auth().roleRevokePermission("writer", key, null));
       assertThat(get(root.auth().roleGet("writer")).permissions()).isEmpty();
-      assertThat(failure(carol.kv().get("carol/k"))).isInstanceOf(PermissionDeniedException.class);
+      assertThat(Futures.failure(carol.kv().get("carol/k"))).isInstanceOf(PermissionDeniedException.class);
     }
     get(root.auth().userRevokeRole("carol", "writer"));
     assertThat(get(root.auth().userGet("carol")).roles()).isEmpty();
@@ -149,7 +138,7 @@ class AuthTest {
     assertThat(get(root.auth().userList()).users()).contains("dave");
     try (EtcdClient dave = client("dave", "anything")) {
       // 3.4 sends its internal auth error here, which Go's rpctypes does not know either.
-      assertThat(failure(dave.kv().get("app/a"))).isInstanceOf(EtcdException.class)
+      assertThat(Futures.failure(dave.kv().get("app/a"))).isInstanceOf(EtcdException.class)
           .hasMessageContaining("password was given for no password user");
     }
     get(root.auth().userDelete("dave"));
@@ -157,7 +146,7 @@ class AuthTest {
 
   @Test
   void authStatusIsUnimplementedOn34() {
-    assertThat(failure(root.auth().authStatus())).isInstanceOf(EtcdException.class)
+    assertThat(Futures.failure(root.auth().authStatus())).isInstanceOf(EtcdException.class)
         .satisfies(e -> assertThat(((EtcdException) e).code()).isEqualTo(ErrorCode.UNIMPLEMENTED));
   }
 
@@ -167,7 +156,7 @@ class AuthTest {
     try (EtcdClient alice = client("alice", "alice-pw");
          EtcdClient anonymous = EtcdClient.builder().endpoints(etcd.endpoints()).build()) {
       // The client authenticates before its first call; with auth off, Authenticate says so.
-      assertThat(failure(alice.kv().get("app/a"))).isInstanceOf(AuthNotEnabledException.class)
+      assertThat(Futures.failure(alice.kv().get("app/a"))).isInstanceOf(AuthNotEnabledException.class)
           .hasMessage(ServerError.AUTH_NOT_ENABLED.message());
       assertThat(get(anonymous.kv().get("secret/s")).kvs()).hasSize(1);
       // Disabling it again is no error on 3.4.

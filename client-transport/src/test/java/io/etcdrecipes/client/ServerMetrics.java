@@ -63,6 +63,21 @@ final class ServerMetrics {
     return Math.round(s);
   }
 
+  /** The one running member that serves a watch stream, by the servers' own count (waits up to 30 s). */
+  static EtcdMember memberWithWatchStream(List<EtcdMember> members) {
+    List<EtcdMember> withStream = new java.util.ArrayList<>();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      withStream.clear();
+      for (EtcdMember m : members) {
+        if (m.isRunning() && value(m, "etcd_debugging_mvcc_watch_stream_total") > 0) {
+          withStream.add(m);
+        }
+      }
+      org.assertj.core.api.Assertions.assertThat(withStream).hasSize(1);
+    });
+    return withStream.get(0);
+  }
+
   /** gRPC streams of {@code method} currently open on the running members (started - handled). */
   static long openStreams(List<EtcdMember> members, String method) {
     String label = "grpc_method=\"" + method + "\"";

@@ -28,17 +28,6 @@ class TlsTest {
     certs.delete();
   }
 
-  static Throwable failure(CompletableFuture<?> f) {
-    try {
-      f.get(20, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      return e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-    throw new AssertionError("expected the call to fail");
-  }
-
   @Test
   void putAndGetOverMutualTls() throws Exception {
     assertThat(etcd.endpoints()).startsWith("https://127.0.0.1:");
@@ -75,7 +64,7 @@ class TlsTest {
         .tls(TlsConfig.trusting(certs.ca()).withClientCertificate(certs.clientCert(), certs.clientKey())
             .withAuthority("not-etcd.example"))
         .build()) {
-      assertThat(failure(client.kv().get("tls/k"))).isInstanceOf(UnavailableException.class);
+      assertThat(Futures.failure(client.kv().get("tls/k"))).isInstanceOf(UnavailableException.class);
     }
   }
 
@@ -86,7 +75,7 @@ class TlsTest {
         .tls(TlsConfig.trusting(certs.otherCa()).withClientCertificate(certs.clientCert(), certs.clientKey()))
         .build()) {
       long t0 = System.nanoTime();
-      Throwable t = failure(client.kv().get("tls/k"));
+      Throwable t = Futures.failure(client.kv().get("tls/k"));
       long ms = (System.nanoTime() - t0) / 1_000_000;
       // The handshake fails on every attempt (UNAVAILABLE) and the call is retried until the deadline; the
       // caller then sees the handshake's failure, not a bare deadline.
@@ -102,7 +91,7 @@ class TlsTest {
         .tls(TlsConfig.trusting(certs.ca()))
         .build()) {
       long t0 = System.nanoTime();
-      Throwable t = failure(client.kv().get("tls/k"));
+      Throwable t = Futures.failure(client.kv().get("tls/k"));
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertThat(t).hasMessageContaining("ssl exception");
       assertThat(t).isInstanceOfAny(UnavailableException.class, DeadlineExceededException.class);

@@ -38,7 +38,7 @@ class WatchStallTest {
       Watcher w = client.watch().watch(ByteSequence.of("stall/"), WatchOption.prefix(),
           r -> r.events().forEach(e -> seen.add(e.kv().modRevision())));
       w.created().get(10, TimeUnit.SECONDS);
-      EtcdMember frozen = memberWithWatchStream();
+      EtcdMember frozen = ServerMetrics.memberWithWatchStream(etcd.members());
       assertThat(frozen).isSameAs(follower);
       List<Long> written = new ArrayList<>();
       written.add(writer.kv().put("stall/0", "before").get(10, TimeUnit.SECONDS).header().revision());
@@ -66,17 +66,4 @@ class WatchStallTest {
     }
   }
 
-  private EtcdMember memberWithWatchStream() {
-    List<EtcdMember> withStream = new ArrayList<>();
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      withStream.clear();
-      for (EtcdMember m : etcd.members()) {
-        if (m.isRunning() && ServerMetrics.value(m, "etcd_debugging_mvcc_watch_stream_total") > 0) {
-          withStream.add(m);
-        }
-      }
-      assertThat(withStream).hasSize(1);
-    });
-    return withStream.get(0);
-  }
 }

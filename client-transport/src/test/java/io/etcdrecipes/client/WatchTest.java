@@ -214,27 +214,12 @@ class WatchTest {
     }
   }
 
-  /** The member currently serving our (only) watch stream, by the servers' own count. */
-  private static EtcdMember memberWithWatchStream() {
-    List<EtcdMember> withStream = new ArrayList<>();
-    await().atMost(WAIT).untilAsserted(() -> {
-      withStream.clear();
-      for (EtcdMember m : etcd.members()) {
-        if (m.isRunning() && ServerMetrics.value(m, "etcd_debugging_mvcc_watch_stream_total") > 0) {
-          withStream.add(m);
-        }
-      }
-      assertThat(withStream).hasSize(1);
-    });
-    return withStream.get(0);
-  }
-
   @Test
   void exactlyOnceInOrderAcrossKillOfTheWatchedMember() throws Exception {
     EtcdMember[] victim = new EtcdMember[1];
     try {
       exactlyOnceInOrder("kill/", etcd.endpoints(), c -> {
-        victim[0] = memberWithWatchStream();
+        victim[0] = ServerMetrics.memberWithWatchStream(etcd.members());
         victim[0].kill();
       });
     } finally {
