@@ -347,55 +347,61 @@ public final class Bench {
   // --------------------------------------------------------------------------------------------- watch
 
   private void watchCells() throws Exception {
-    // The writer is the same for both clients (our client, its own instance): the row measures the watcher.
-    OursTarget writer = new OursTarget(endpoints);
+    // The writer runs in a process of its own (our client, the same for both watchers), so this JVM's CPU
+    // time during a round is the watcher's alone.
+    Process writer = startWriter();
     try {
       Map<String, WatchRun> total = new LinkedHashMap<>();
-      // the writer alone, to take its CPU out of the watcher's
-      long writerCpu = 0;
-      long writerPuts = 0;
-      int rounds = o.roundsPerClient;
-      List<Target<?>> sequence = new ArrayList<>();
-      for (int r = 0; r < rounds; r++) {
-        List<Target<?>> pair = order(r);
-        sequence.addAll(pair);
-      }
       cell++;
-      watchRound(writer, null, 0, (long) (o.roundNanos() / 2)); // warm the watch path of the writer
       for (Target<?> t : targets) {
-        watchRound(writer, t, -1, o.roundNanos() / 2); // warm-up of each watcher
+        watchRound(t, o.roundNanos() / 2); // warm-up of each watcher
       }
-      int round = 0;
-      for (Target<?> t : sequence) {
-        WatchRun alone = watchRound(writer, null, ++round, o.roundNanos() / 2);
-        writerCpu += alone.cpuNanos;
-        writerPuts += alone.puts;
-        WatchRun run = watchRound(writer, t, ++round, o.roundNanos());
-        total.computeIfAbsent(t.name(), k -> new WatchRun()).add(run);
+      for (int r = 0; r < o.roundsPerClient; r++) {
+        for (Target<?> t : order(r)) {
+          total.computeIfAbsent(t.name(), k -> new WatchRun()).add(watchRound(t, o.roundNanos()));
+        }
       }
-      double writerCpuPerPut = writerCpu / (double) Math.max(1, writerPuts);
       for (Target<?> t : targets) {
         WatchRun w = total.get(t.name());
         Load.Run r = new Load.Run();
         r.latency.add(w.delay);
         r.ops.add(w.events);
         r.elapsedNanos = w.elapsedNanos;
-        r.cpuNanos = Math.max(0, (long) (w.cpuNanos - writerCpuPerPut * w.puts));
+        r.cpuNanos = w.cpuNanos;
         Map<String, Object> x = new LinkedHashMap<>();
-        x.put("puts", w.puts);
-        x.put("missing_events", w.puts - w.events);
-        x.put("drain_ms", Row.round(w.maxDrainNanos / 1e6, 1));
+        x.put("missing_events", w.missing);
         x.put("p50_first_half_us", Row.round(w.firstHalf.quantile(0.5) / 1e3, 1));
         x.put("p50_second_half_us", Row.round(w.secondHalf.quantile(0.5) / 1e3, 1));
-        x.put("writer_cpu_ns_per_put_subtracted", Math.round(writerCpuPerPut));
         x.put("latency", "put-to-event delay");
+        x.put("writer", "separate process, our client, " + o.watchWriters + " puts in flight");
         Row row = Row.of("watch", t.name(), o.watchWriters, r, x);
         rows.add(row);
         say(Report.line(row));
       }
     } finally {
-      writer.close();
+      writer.getOutputStream().close(); // the writer exits when its stdin closes
+      if (!writer.waitFor(10, TimeUnit.SECONDS)) {
+        writer.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+      admin.client().kv().delete(ByteSequence.of("bench/watch/"), io.etcdrecipes.client.DeleteOption.prefix())
+          .get(30, TimeUnit.SECONDS);
     }
+  }
+
+  private Process startWriter() throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process p = new ProcessBuilder(java, "-Xmx256m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+        "-cp", System.getProperty("java.class.path"), WatchWriter.class.getName(), endpoints, "bench/watch/",
+        Integer.toString(o.watchWriters))
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    java.io.BufferedReader out = new java.io.BufferedReader(
+        new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String line = out.readLine();
+    if (!"ready".equals(line)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("watch writer did not start: " + line);
+    }
+    return p;
   }
 
   /** A watch run's sums. */
@@ -404,81 +410,54 @@ public final class Bench {
     final Histogram firstHalf = new Histogram();
     final Histogram secondHalf = new Histogram();
     long events;
-    long puts;
+    long missing;
     long elapsedNanos;
     long cpuNanos;
-    long maxDrainNanos;
 
     void add(WatchRun o) {
       delay.add(o.delay);
       firstHalf.add(o.firstHalf);
       secondHalf.add(o.secondHalf);
       events += o.events;
-      puts += o.puts;
+      missing += o.missing;
       elapsedNanos += o.elapsedNanos;
       cpuNanos += o.cpuNanos;
-      maxDrainNanos = Math.max(maxDrainNanos, o.maxDrainNanos);
     }
   }
 
   /**
-   * One writer putting 256-byte values whose first 8 bytes are the send time (System.nanoTime, the same
-   * clock in this JVM), one watcher on the prefix measuring put-to-event delay. Without a watcher: the
-   * writer alone.
+   * One watcher on the writer's prefix for {@code nanos}: put-to-event delay (the first 8 bytes of each value
+   * are its send time), events per second, and revisions missing between the first and the last event (the
+   * writer is the only one writing, so the revisions it makes are consecutive).
    */
-  private <B> WatchRun watchRound(OursTarget writer, Target<B> watcher, int round, long nanos) throws Exception {
-    String kind = "w" + round + (watcher == null ? "" : watcher.name().charAt(0));
+  private <B> WatchRun watchRound(Target<B> watcher, long nanos) throws Exception {
     WatchRun w = new WatchRun();
     LongAdder events = new LongAdder();
-    AtomicLong lastEvent = new AtomicLong();
-    List<ByteSequence> keys = new ArrayList<>(KEYS);
-    for (int i = 0; i < KEYS; i++) {
-      keys.add(ByteSequence.of(key(kind, i)));
-    }
+    AtomicLong firstRev = new AtomicLong();
+    AtomicLong lastRev = new AtomicLong();
     System.gc();
     long start = System.nanoTime();
     long half = start + nanos / 2;
-    Target.Watching watching = null;
-    if (watcher != null) {
-      watching = watcher.watchPrefix(watcher.bytes(("bench/" + kind + "/").getBytes(StandardCharsets.UTF_8)), sent -> {
-        long now = System.nanoTime();
-        w.delay.record(now - sent);
-        (sent - half < 0 ? w.firstHalf : w.secondHalf).record(now - sent);
-        events.increment();
-        lastEvent.set(now);
-      });
-    }
+    long end = start + nanos;
     long cpu0 = Load.processCpuNanos();
-    long t0 = System.nanoTime();
-    AtomicInteger next = new AtomicInteger();
-    Load.Run puts = Load.closedLoop(o.watchWriters, nanos, i -> {
-      byte[] v = value.clone();
-      long now = System.nanoTime();
-      for (int b = 7; b >= 0; b--) {
-        v[b] = (byte) now;
-        now >>>= 8;
-      }
-      return writer.put(keys.get((next.getAndIncrement() & 0x7fffffff) % KEYS), ByteSequence.of(v));
-    });
-    long writerDone = System.nanoTime();
-    w.puts = puts.ops.sum();
-    if (watcher != null) {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (events.sum() < w.puts && System.nanoTime() < deadline) {
-        Thread.sleep(1);
-      }
-      w.events = events.sum();
-      w.maxDrainNanos = Math.max(0, lastEvent.get() - writerDone);
-      w.elapsedNanos = Math.max(lastEvent.get(), writerDone) - t0;
-    } else {
-      w.elapsedNanos = writerDone - t0;
-    }
+    Target.Watching watching = watcher.watchPrefix(watcher.bytes("bench/watch/".getBytes(StandardCharsets.UTF_8)),
+        (rev, sent) -> {
+          long now = System.nanoTime();
+          if (now - end > 0) {
+            return;
+          }
+          w.delay.record(now - sent);
+          (now - half < 0 ? w.firstHalf : w.secondHalf).record(now - sent);
+          events.increment();
+          firstRev.compareAndSet(0, rev);
+          lastRev.set(rev);
+        });
+    TimeUnit.NANOSECONDS.sleep(Math.max(0, end - System.nanoTime()));
     w.cpuNanos = Load.processCpuNanos() - cpu0;
-    if (watching != null) {
-      watching.close();
-    }
-    admin.client().kv().delete(ByteSequence.of("bench/" + kind + "/"), io.etcdrecipes.client.DeleteOption.prefix())
-        .get(30, TimeUnit.SECONDS);
+    w.elapsedNanos = System.nanoTime() - start;
+    watching.close();
+    w.events = events.sum();
+    w.missing = w.events == 0 ? 0 : Math.max(0, lastRev.get() - firstRev.get() + 1 - w.events);
     return w;
   }
 

@@ -14,7 +14,6 @@ import io.etcd.jetcd.watch.WatchEvent;
 import io.grpc.stub.StreamObserver;
 
 import java.util.concurrent.CompletableFuture;
-import java.util.function.LongConsumer;
 
 /** jetcd 0.8.5, used the way its documentation shows, with its defaults. */
 final class JetcdTarget implements Target<ByteSequence> {
@@ -63,7 +62,7 @@ final class JetcdTarget implements Target<ByteSequence> {
   }
 
   @Override
-  public Watching watchPrefix(ByteSequence prefix, LongConsumer onValueHead) throws Exception {
+  public Watching watchPrefix(ByteSequence prefix, EventSink sink) throws Exception {
     // jetcd has no "created" signal for a plain watch: ask for a create notification and wait for it.
     CompletableFuture<Void> created = new CompletableFuture<>();
     WatchOption option = WatchOption.builder().isPrefix(true).withCreateNotify(true).build();
@@ -78,7 +77,7 @@ final class JetcdTarget implements Target<ByteSequence> {
           for (int i = 0; i < 8; i++) {
             head = (head << 8) | (v[i] & 0xff);
           }
-          onValueHead.accept(head);
+          sink.onPut(e.getKeyValue().getModRevision(), head);
         }
       }
     }, created::completeExceptionally));

@@ -15,7 +15,6 @@ import io.etcdrecipes.client.Watcher;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongConsumer;
 
 /** Our client, used the way its documentation shows. */
 final class OursTarget implements Target<ByteSequence> {
@@ -68,11 +67,11 @@ final class OursTarget implements Target<ByteSequence> {
   }
 
   @Override
-  public Watching watchPrefix(ByteSequence prefix, LongConsumer onValueHead) throws Exception {
+  public Watching watchPrefix(ByteSequence prefix, EventSink sink) throws Exception {
     Watcher w = client.watch().watch(prefix, WatchOption.prefix(), r -> {
       for (WatchEvent e : r.events()) {
         if (e.type() == WatchEvent.Type.PUT) {
-          onValueHead.accept(e.kv().value().asReadOnlyByteBuffer().getLong(0));
+          sink.onPut(e.kv().modRevision(), e.kv().value().asReadOnlyByteBuffer().getLong(0));
         }
       }
     });

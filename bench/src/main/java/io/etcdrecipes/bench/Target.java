@@ -1,7 +1,6 @@
 package io.etcdrecipes.bench;
 
 import java.util.concurrent.CompletableFuture;
-import java.util.function.LongConsumer;
 
 /**
  * One client under test, reduced to what the workloads do. Keys and values are prepared once in the
@@ -25,10 +24,10 @@ interface Target<B> extends AutoCloseable {
   CompletableFuture<Boolean> casPut(B key, long version, B value);
 
   /**
-   * Watches every key under {@code prefix}; for each PUT event hands the first 8 bytes of the value (a
-   * big-endian long) to {@code onValueHead}. Completes when the server has created the watch.
+   * Watches every key under {@code prefix}; for each PUT event hands its mod revision and the first 8 bytes
+   * of the value (a big-endian long) to {@code sink}. Returns when the server has created the watch.
    */
-  Watching watchPrefix(B prefix, LongConsumer onValueHead) throws Exception;
+  Watching watchPrefix(B prefix, EventSink sink) throws Exception;
 
   CompletableFuture<Long> grant(long ttlSeconds);
 
@@ -39,6 +38,11 @@ interface Target<B> extends AutoCloseable {
 
   @Override
   void close();
+
+  /** Receives what the watch workload needs of each PUT event. */
+  interface EventSink {
+    void onPut(long modRevision, long valueHead);
+  }
 
   /** A running watch. */
   interface Watching extends AutoCloseable {
