@@ -4,7 +4,7 @@
 #   bench/run.sh            full run (about 6 minutes): every workload, two rounds per client and cell
 #   bench/run.sh --quick    under 3 minutes: one round per client and cell
 #   bench/run.sh --no-build ...         skip the Maven build (use what bench/target holds)
-#   bench/run.sh --jfr ...              also record a JFR profile to bench/results/bench.jfr
+#   bench/run.sh --jfr ...              also record a JFR profile to bench/target/bench.jfr
 #   other arguments go to io.etcdrecipes.bench.Bench: --workloads put,txn  --clients jetcd
 #   --concurrency 1,16  --seconds 3  --rounds 2  --endpoints http://h:2379 (an existing cluster)
 #
@@ -20,7 +20,7 @@ args=()
 for a in "$@"; do
   case "$a" in
     --no-build) build=0 ;;
-    --jfr) jfr=("-XX:StartFlightRecording=filename=bench/results/bench.jfr,settings=profile,dumponexit=true") ;;
+    --jfr) jfr=("-XX:StartFlightRecording=filename=bench/target/bench.jfr,settings=profile,dumponexit=true") ;;
     *) args+=("$a") ;;
   esac
 done
