@@ -16,6 +16,7 @@ import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * Runs unary RPCs: picks a member, applies the deadline, and retries with Go's rules.
@@ -46,7 +47,7 @@ public final class Caller {
   }
 
   public <Q, R> CompletableFuture<R> call(MethodDescriptor<Q, R> method, Q request, Retry retry, Duration timeout) {
-    return call(method, request, retry, timeout, null);
+    return call(method, request, retry, timeout, null, Function.identity());
   }
 
   /**
@@ -55,32 +56,95 @@ public final class Caller {
    */
   public <Q, R> CompletableFuture<R> call(MethodDescriptor<Q, R> method, Q request, Retry retry, Duration timeout,
                                           Connection.EndpointChannel target) {
+    return call(method, request, retry, timeout, target, Function.identity());
+  }
+
+  /**
+   * Calls {@code method} and converts its response with {@code mapper} in the same step. The common case,
+   * a first attempt that succeeds, costs one future and one listener: retries and token refreshes only
+   * build more when they happen.
+   */
+  public <Q, R, T> CompletableFuture<T> call(MethodDescriptor<Q, R> method, Q request, Retry retry, Duration timeout,
+                                             Connection.EndpointChannel target, Function<? super R, ? extends T> mapper) {
     if (connection.isClosed()) {
       return CompletableFuture.failedFuture(Errors.closed());
     }
     Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
-    long start = System.nanoTime();
-    CompletableFuture<R> first;
+    Call<Q, R, T> c = new Call<>(method, request, retry, deadline, target, mapper);
     if (tokens != null && tokens.current() == null && !tokens.isAuthenticate(method)) {
-      first = tokens.refresh(null).thenCompose(t -> attempt(method, request, deadline, target));
+      tokens.refresh(null).whenComplete((t, e) -> {
+        if (e != null) {
+          c.finish(null, e);
+        } else {
+          c.firstAttempt();
+        }
+      });
     } else {
-      first = attempt(method, request, deadline, target);
+      c.firstAttempt();
     }
-    CompletableFuture<R> result = first.handle((r, t) -> {
-      if (t == null) {
-        return CompletableFuture.completedFuture(r);
-      }
+    return c.out;
+  }
+
+  /** One call: its first attempt runs directly; on a retryable failure the rest goes to {@link #retry}. */
+  private final class Call<Q, R, T> implements AttemptCallback<R> {
+    final CompletableFuture<T> out = new CompletableFuture<>();
+    final MethodDescriptor<Q, R> method;
+    final Q request;
+    final Retry retry;
+    final Deadline deadline;
+    final Connection.EndpointChannel target;
+    final Function<? super R, ? extends T> mapper;
+    final long start = System.nanoTime();
+
+    Call(MethodDescriptor<Q, R> method, Q request, Retry retry, Deadline deadline, Connection.EndpointChannel target,
+         Function<? super R, ? extends T> mapper) {
+      this.method = method;
+      this.request = request;
+      this.retry = retry;
+      this.deadline = deadline;
+      this.target = target;
+      this.mapper = mapper;
+    }
+
+    void firstAttempt() {
+      start(method, request, deadline, target, retry, this);
+    }
+
+    @Override
+    public void succeeded(R response) {
+      finish(response, null);
+    }
+
+    @Override
+    public void failed(Throwable t) {
       AttemptFailure f = failureOf(t);
       if (f != null && isRetryable(f, retry, deadline)) {
-        return retry(method, request, retry, deadline, target, f);
+        Caller.this.retry(method, request, retry, deadline, target, f).whenComplete(this::finish);
+      } else {
+        finish(null, t);
       }
-      return CompletableFuture.<R>failedFuture(t);
-    }).thenCompose(x -> x);
-    CompletableFuture<R> out = result.exceptionallyCompose(t -> CompletableFuture.failedFuture(toPublic(t)));
-    if (metrics != null) {
-      out.whenComplete((r, t) -> metrics.record(method, t, System.nanoTime() - start));
     }
-    return out;
+
+    void finish(R response, Throwable t) {
+      Throwable failure = t;
+      T value = null;
+      if (failure == null) {
+        try {
+          value = mapper.apply(response);
+        } catch (RuntimeException e) {
+          failure = e;
+        }
+      }
+      if (failure == null) {
+        out.complete(value);
+      } else {
+        failure = toPublic(failure);
+        out.completeExceptionally(failure);
+      }
+      if (metrics != null) {
+        metrics.record(method, failure, System.nanoTime() - start);
+      }
+    }
   }
 
   private <Q, R> CompletableFuture<R> retry(MethodDescriptor<Q, R> method, Q request, Retry retry,
@@ -107,9 +171,10 @@ public final class Caller {
           CompletableFuture<R> next;
           AttemptFailure previous = last.get();
           if (previous.invalidToken() && tokens != null) {
-            next = tokens.refresh(previous.token()).thenCompose(t -> attempt(method, request, deadline, target));
+            next = tokens.refresh(previous.token())
+                .thenCompose(t -> attempt(method, request, deadline, target, retry));
           } else {
-            next = attempt(method, request, deadline, target);
+            next = attempt(method, request, deadline, target, retry);
           }
           return next.whenComplete((r, t) -> {
             AttemptFailure f = t == null ? null : failureOf(t);
@@ -134,18 +199,39 @@ public final class Caller {
   }
 
   private <Q, R> CompletableFuture<R> attempt(MethodDescriptor<Q, R> method, Q request, Deadline deadline,
-                                              Connection.EndpointChannel target) {
+                                              Connection.EndpointChannel target, Retry retry) {
+    CompletableFuture<R> f = new CompletableFuture<>();
+    start(method, request, deadline, target, retry, new AttemptCallback<R>() {
+      @Override
+      public void succeeded(R response) {
+        f.complete(response);
+      }
+
+      @Override
+      public void failed(Throwable t) {
+        f.completeExceptionally(t);
+      }
+    });
+    return f;
+  }
+
+  /** Sends one attempt to {@code target} or to the member {@link Connection#pick()} chooses. */
+  private <Q, R> void start(MethodDescriptor<Q, R> method, Q request, Deadline deadline,
+                            Connection.EndpointChannel target, Retry retry, AttemptCallback<R> callback) {
     if (connection.isClosed()) {
-      return CompletableFuture.failedFuture(Errors.closed());
+      callback.failed(Errors.closed());
+      return;
     }
     Connection.EndpointChannel ep = target != null ? target : connection.pick();
-    SentTracer sent = new SentTracer();
     String token = tokens == null ? null : tokens.current();
-    CallOptions options = CallOptions.DEFAULT.withDeadline(deadline).withStreamTracerFactory(sent);
+    CallOptions options = CallOptions.DEFAULT.withDeadline(deadline);
+    // Whether the request reached a transport matters only for calls that must not run twice.
+    SentTracer sent = retry == Retry.NON_REPEATABLE ? new SentTracer() : null;
+    if (sent != null) {
+      options = options.withStreamTracerFactory(sent);
+    }
     ClientCall<Q, R> call = ep.channel().newCall(method, options);
-    UnaryCall<Q, R> unary = new UnaryCall<>(call, ep, sent, token);
-    unary.start(request, headers(method, token));
-    return unary.future;
+    new UnaryCall<>(call, ep, sent, token, callback).start(request, headers(method, token));
   }
 
   /** The metadata every call carries: the auth token and, with require-leader, {@code hasleader}. */
@@ -231,20 +317,29 @@ public final class Caller {
     }
   }
 
-  /** One attempt of a unary call, completing its future on the callback executor (gRPC's call executor). */
+  /** Where an attempt reports; called on the callback executor (gRPC's call executor). */
+  private interface AttemptCallback<R> {
+    void succeeded(R response);
+
+    void failed(Throwable failure);
+  }
+
+  /** One attempt of a unary call. */
   private final class UnaryCall<Q, R> extends ClientCall.Listener<R> {
-    final CompletableFuture<R> future = new CompletableFuture<>();
     private final ClientCall<Q, R> call;
     private final Connection.EndpointChannel endpoint;
     private final SentTracer sent;
     private final String token;
+    private final AttemptCallback<R> callback;
     private R response;
 
-    UnaryCall(ClientCall<Q, R> call, Connection.EndpointChannel endpoint, SentTracer sent, String token) {
+    UnaryCall(ClientCall<Q, R> call, Connection.EndpointChannel endpoint, SentTracer sent, String token,
+              AttemptCallback<R> callback) {
       this.call = call;
       this.endpoint = endpoint;
       this.sent = sent;
       this.token = token;
+      this.callback = callback;
     }
 
     void start(Q request, Metadata headers) {
@@ -255,7 +350,7 @@ public final class Caller {
         call.halfClose();
       } catch (RuntimeException | Error e) {
         call.cancel("failed to send", e);
-        future.completeExceptionally(e);
+        callback.failed(e);
       }
     }
 
@@ -268,11 +363,11 @@ public final class Caller {
     public void onClose(Status status, Metadata trailers) {
       if (status.isOk()) {
         if (response == null) {
-          future.completeExceptionally(new AttemptFailure(
+          callback.failed(new AttemptFailure(
               Status.INTERNAL.withDescription("no response message from " + endpoint), true, token));
         } else {
           endpoint.healthy();
-          future.complete(response);
+          callback.succeeded(response);
         }
         return;
       }
@@ -283,7 +378,8 @@ public final class Caller {
           connection.suspect(endpoint);
         }
       }
-      future.completeExceptionally(new AttemptFailure(status, sent.sent, token));
+      // Without a tracer (repeatable calls) "sent" does not matter to the retry decision: count it as sent.
+      callback.failed(new AttemptFailure(status, sent == null || sent.sent, token));
     }
   }
 }

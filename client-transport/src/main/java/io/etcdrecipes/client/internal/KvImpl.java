@@ -59,8 +59,8 @@ public final class KvImpl implements KV {
     if (isEmpty(key) && !option.isPrefix() && !option.isFromKey()) {
       return emptyKey();
     }
-    return caller.call(KVGrpc.getRangeMethod(), protos.range(key, option), Caller.Retry.REPEATABLE, timeout)
-        .thenApply(protos::getResponse);
+    return caller.call(KVGrpc.getRangeMethod(), protos.range(key, option), Caller.Retry.REPEATABLE, timeout, null,
+        protos::getResponse);
   }
 
   @Override
@@ -80,8 +80,8 @@ public final class KvImpl implements KV {
     if (tooLarge != null) {
       return tooLarge;
     }
-    return caller.call(KVGrpc.getPutMethod(), request, Caller.Retry.NON_REPEATABLE, timeout)
-        .thenApply(protos::putResponse);
+    return caller.call(KVGrpc.getPutMethod(), request, Caller.Retry.NON_REPEATABLE, timeout, null,
+        protos::putResponse);
   }
 
   @Override
@@ -96,7 +96,7 @@ public final class KvImpl implements KV {
       return emptyKey();
     }
     return caller.call(KVGrpc.getDeleteRangeMethod(), protos.delete(key, option), Caller.Retry.NON_REPEATABLE,
-        timeout).thenApply(protos::deleteResponse);
+        timeout, null, protos::deleteResponse);
   }
 
   @Override
@@ -140,8 +140,7 @@ public final class KvImpl implements KV {
     boolean readOnly = then.stream().allMatch(o -> o instanceof Op.Get)
         && orElse.stream().allMatch(o -> o instanceof Op.Get);
     return caller.call(KVGrpc.getTxnMethod(), request,
-            readOnly ? Caller.Retry.REPEATABLE : Caller.Retry.NON_REPEATABLE, timeout)
-        .thenApply(protos::txnResponse);
+        readOnly ? Caller.Retry.REPEATABLE : Caller.Retry.NON_REPEATABLE, timeout, null, protos::txnResponse);
   }
 
   private <T> CompletableFuture<T> checkSize(MessageLite request) {
