@@ -69,7 +69,8 @@ public final class EtcdClient implements AutoCloseable {
     this.cluster = new ClusterImpl(caller, config.callTimeout());
     this.maintenance = new MaintenanceImpl(caller, config.callTimeout());
     this.auth = new AuthImpl(caller, config.callTimeout());
-    this.healthProbe = new HealthProbe(caller);
+    // the probe's own Status calls stay out of the user's call metrics
+    this.healthProbe = new HealthProbe(new Caller(connection, tokens, null));
     this.autoSync = config.autoSyncInterval() == null ? null : new AutoSync(caller, config.autoSyncInterval());
     if (metrics != null) {
       metrics.gauge("etcd.client.watches", "open watches", watch::openWatches);

@@ -101,6 +101,9 @@ class ConfigTest {
       assertThat(registry.get("etcd.client.calls").tag("method", "Range").tag("status", "OUT_OF_RANGE").timer().count())
           .isEqualTo(1);
       assertThat(registry.get("etcd.client.watches").gauge().value()).isEqualTo(1.0);
+      // the client's once-a-second health probes of every member are not the user's calls
+      await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> true);
+      assertThat(registry.find("etcd.client.calls").tag("method", "Status").timers()).isEmpty();
       w.close();
       client.kv().delete(ByteSequence.of("m/"), DeleteOption.prefix()).get(10, TimeUnit.SECONDS);
     }
