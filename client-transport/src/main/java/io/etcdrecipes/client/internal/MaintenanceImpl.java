@@ -61,47 +61,41 @@ public final class MaintenanceImpl implements Maintenance {
 
   @Override
   public CompletableFuture<StatusResponse> status(URI endpoint) {
-    Connection.EndpointChannel target;
-    try {
-      target = target(endpoint);
-    } catch (IllegalArgumentException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-    return status(target, timeout);
+    return atEndpoint(endpoint, target -> status(target, timeout));
   }
 
   private CompletableFuture<StatusResponse> status(Connection.EndpointChannel target, Duration timeout) {
     return caller.call(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(),
-            Caller.Retry.REPEATABLE, timeout, target)
-        .thenApply(r -> new StatusResponse(KvProtos.header(r.getHeader()), r.getVersion(), r.getDbSize(),
+        Caller.Retry.REPEATABLE, timeout, target,
+        r -> new StatusResponse(KvProtos.header(r.getHeader()), r.getVersion(), r.getDbSize(),
             r.getDbSizeInUse(), r.getLeader(), r.getRaftIndex(), r.getRaftTerm(), r.getRaftAppliedIndex(),
             r.getErrorsList(), r.getIsLearner()));
   }
 
-  @Override
-  public CompletableFuture<DefragmentResponse> defragment(URI endpoint) {
+  /** Runs {@code call} on the client's channel to {@code endpoint}, or fails naming an unknown endpoint. */
+  private <T> CompletableFuture<T> atEndpoint(URI endpoint,
+                                              java.util.function.Function<Connection.EndpointChannel, CompletableFuture<T>> call) {
     Connection.EndpointChannel target;
     try {
       target = target(endpoint);
     } catch (IllegalArgumentException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return caller.call(MaintenanceGrpc.getDefragmentMethod(), DefragmentRequest.getDefaultInstance(),
-            Caller.Retry.NON_REPEATABLE, timeout, target)
-        .thenApply(r -> new DefragmentResponse(KvProtos.header(r.getHeader())));
+    return call.apply(target);
+  }
+
+  @Override
+  public CompletableFuture<DefragmentResponse> defragment(URI endpoint) {
+    return atEndpoint(endpoint, target -> caller.call(MaintenanceGrpc.getDefragmentMethod(),
+        DefragmentRequest.getDefaultInstance(), Caller.Retry.NON_REPEATABLE, timeout, target,
+        r -> new DefragmentResponse(KvProtos.header(r.getHeader()))));
   }
 
   @Override
   public CompletableFuture<HashResponse> hash(URI endpoint) {
-    Connection.EndpointChannel target;
-    try {
-      target = target(endpoint);
-    } catch (IllegalArgumentException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-    return caller.call(MaintenanceGrpc.getHashMethod(), HashRequest.getDefaultInstance(),
-            Caller.Retry.REPEATABLE, timeout, target)
-        .thenApply(r -> new HashResponse(KvProtos.header(r.getHeader()), Integer.toUnsignedLong(r.getHash())));
+    return atEndpoint(endpoint, target -> caller.call(MaintenanceGrpc.getHashMethod(),
+        HashRequest.getDefaultInstance(), Caller.Retry.REPEATABLE, timeout, target,
+        r -> new HashResponse(KvProtos.header(r.getHeader()), Integer.toUnsignedLong(r.getHash()))));
   }
 
   @Override
@@ -109,16 +103,10 @@ public final class MaintenanceImpl implements Maintenance {
     if (revision < 0) {
       return CompletableFuture.failedFuture(new IllegalArgumentException("revision must be >= 0, got " + revision));
     }
-    Connection.EndpointChannel target;
-    try {
-      target = target(endpoint);
-    } catch (IllegalArgumentException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-    return caller.call(MaintenanceGrpc.getHashKVMethod(), HashKVRequest.newBuilder().setRevision(revision).build(),
-            Caller.Retry.REPEATABLE, timeout, target)
-        .thenApply(r -> new HashKVResponse(KvProtos.header(r.getHeader()), Integer.toUnsignedLong(r.getHash()),
-            r.getCompactRevision()));
+    return atEndpoint(endpoint, target -> caller.call(MaintenanceGrpc.getHashKVMethod(),
+        HashKVRequest.newBuilder().setRevision(revision).build(), Caller.Retry.REPEATABLE, timeout, target,
+        r -> new HashKVResponse(KvProtos.header(r.getHeader()), Integer.toUnsignedLong(r.getHash()),
+            r.getCompactRevision())));
   }
 
   /** The client's channel to {@code endpoint}; {@link IllegalArgumentException} naming it when there is none. */
