@@ -387,33 +387,26 @@ final class LeasingCore {
     }
   }
 
+  /** A watch listener that hands each event of {@code e}'s watch to {@code handler}; a failed watch evicts. */
+  private WatchListener eventsOf(Entry e, java.util.function.BiConsumer<Entry, WatchEvent> handler) {
+    return new WatchListener() {
+      @Override
+      public void onNext(WatchResponse response) {
+        for (WatchEvent ev : response.events()) {
+          handler.accept(e, ev);
+        }
+      }
+
+      @Override
+      public void onError(EtcdException error) {
+        evict(e, true);
+      }
+    };
+  }
+
   private void startWatches(Entry e) {
-    Watcher kw = watch.watch(e.key, WatchOption.DEFAULT, new WatchListener() {
-      @Override
-      public void onNext(WatchResponse response) {
-        for (WatchEvent ev : response.events()) {
-          keyEvent(e, ev);
-        }
-      }
-
-      @Override
-      public void onError(EtcdException error) {
-        evict(e, true);
-      }
-    });
-    Watcher lw = watch.watch(e.leasingKey, WatchOption.DEFAULT, new WatchListener() {
-      @Override
-      public void onNext(WatchResponse response) {
-        for (WatchEvent ev : response.events()) {
-          leasingKeyEvent(e, ev);
-        }
-      }
-
-      @Override
-      public void onError(EtcdException error) {
-        evict(e, true);
-      }
-    });
+    Watcher kw = watch.watch(e.key, WatchOption.DEFAULT, eventsOf(e, this::keyEvent));
+    Watcher lw = watch.watch(e.leasingKey, WatchOption.DEFAULT, eventsOf(e, this::leasingKeyEvent));
     synchronized (e) {
       e.keyWatch = kw;
       e.leaseWatch = lw;
