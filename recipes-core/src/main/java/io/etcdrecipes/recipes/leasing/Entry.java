@@ -70,6 +70,22 @@ final class Entry {
     return kv == null ? new GetResponse(h, List.of(), false, 0) : new GetResponse(h, List.of(kv), false, 1);
   }
 
+  /**
+   * The server said the key is {@code current} (keys only; null: absent) at {@code h}: if that is the cached
+   * version, the cached value is known current at {@code h.revision()} and true is returned. Call under the
+   * monitor.
+   */
+  boolean confirmLocked(KeyValue current, ResponseHeader h) {
+    boolean same = kv == null
+        ? current == null
+        : current != null && current.modRevision() == kv.modRevision();
+    if (same && h.revision() > revision) {
+      revision = h.revision();
+      header = h;
+    }
+    return same;
+  }
+
   /** Applies our own successful put at revision {@code rev}; call under the monitor. */
   void putLocked(ByteSequence value, ResponseHeader h) {
     long rev = h.revision();

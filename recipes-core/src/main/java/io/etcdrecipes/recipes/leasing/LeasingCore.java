@@ -59,6 +59,8 @@ final class LeasingCore {
   final SessionPolicy policy;
   final long backoffNanos;
   final Duration callTimeout;
+  final LeasingKV.CachedReads cachedReads;
+  final ReadConfirmer confirmer;
 
   final LongAdder hits = new LongAdder();
   final LongAdder misses = new LongAdder();
@@ -79,7 +81,7 @@ final class LeasingCore {
   }
 
   LeasingCore(EtcdClient client, ByteSequence pfx, Duration sessionTtl, SessionPolicy policy, Duration backoff,
-              Duration callTimeout) {
+              Duration callTimeout, LeasingKV.CachedReads cachedReads) {
     this.client = client;
     this.kv = client.kv();
     this.watch = client.watch();
@@ -88,6 +90,8 @@ final class LeasingCore {
     this.policy = policy;
     this.backoffNanos = backoff.toNanos();
     this.callTimeout = callTimeout;
+    this.cachedReads = cachedReads;
+    this.confirmer = new ReadConfirmer(kv, callTimeout);
   }
 
   // ---------------------------------------------------------------------------------------------- sessions
@@ -224,6 +228,9 @@ final class LeasingCore {
         }
       }
       if (cached != null) {
+        if (cachedReads == LeasingKV.CachedReads.CONFIRMED) {
+          return confirmed(e, key, option, deadline);
+        }
         hits.increment();
         return CompletableFuture.completedFuture(cached);
       }
@@ -240,6 +247,36 @@ final class LeasingCore {
       return serverGet(key, option, deadline);
     }
     return acquire(g, key, option, a, deadline);
+  }
+
+  /**
+   * A cached read answered only if the server's mod revision of the key, read (batched, keys only) after this
+   * read started, is the cached one: then no write of the key by anybody completed in between. Otherwise the
+   * value is read from the server, which also drops a cache entry it shows to be stale.
+   */
+  private CompletableFuture<GetResponse> confirmed(Entry e, ByteSequence key, GetOption option, long deadline) {
+    return confirmer.current(key, deadline).handle((cur, t) -> {
+      GetResponse answer = null;
+      CompletableFuture<Void> ownWrite = null;
+      if (t == null) {
+        synchronized (e) {
+          if (e.alive && e.pending != null) {
+            ownWrite = e.pending;
+          } else if (e.alive && e.confirmLocked(cur.keyOnly(), cur.header())) {
+            answer = e.responseLocked();
+          }
+        }
+      }
+      if (answer != null) {
+        hits.increment();
+        return CompletableFuture.completedFuture(answer);
+      }
+      if (ownWrite != null) { // the server may already show it: answer after it, from the cache again
+        return ownWrite.thenCompose(v -> get(key, option, deadline));
+      }
+      misses.increment();
+      return serverGet(key, option, deadline);
+    }).thenCompose(f -> f);
   }
 
   private boolean mayAcquire(ByteSequence key) {

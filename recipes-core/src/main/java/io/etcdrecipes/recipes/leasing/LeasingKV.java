@@ -42,10 +42,12 @@ import java.util.concurrent.TimeoutException;
  * <pre>{@code
  * try (LeasingKV lkv = LeasingKV.builder(client, "/leasing/").build()) {
  *   lkv.get("config/a").join();   // miss: from the server, now cached
- *   lkv.get("config/a").join();   // hit: no RPC
+ *   lkv.get("config/a").join();   // hit: the value from the cache, confirmed current by a keys-only read
  *   lkv.put("config/a", "2").join();   // we hold it: a guarded put, the cache follows
  * }                                 // the session's lease is revoked: our leasing keys are gone at once
  * }</pre>
+ * With {@code .cachedReads(CachedReads.LOCAL)} a hit needs no RPC at all, at the price described under
+ * "Guarantees".
  *
  * <h2>What is cached</h2>
  * Only single-key, linearizable, current-revision gets with no other option ({@link GetOption#DEFAULT}); a
@@ -70,19 +72,26 @@ import java.util.concurrent.TimeoutException;
  * and the key is then no longer cached (a key with a lease is never cached).
  *
  * <h2>Guarantees</h2>
+ * Which reads are linearizable depends on {@link Builder#cachedReads(CachedReads)}:
  * <ul>
- *   <li><b>Leasing writers:</b> for writes made through leasing clients on the same prefix, reads are
- *       linearizable: a read that starts after such a write completed never returns an older value, and a
- *       read never returns a value older than one another read returned before it started.</li>
- *   <li><b>Plain writers</b> (a client writing the key directly, or anyone deleting a leasing key or revoking
- *       a session's lease) do not wait for anybody, so no client-side cache can be linearizable against them.
- *       The holder of a key watches the key itself and its leasing key (both watches are created before the
- *       acquire transaction, so the server sends their events at once, not from its 100 ms catch-up loop) and
- *       gives the key up on any event that is not its own guarded write. So a plain write is seen by every
- *       read of this client that starts after the write's watch event reached this client (the watch delivery
- *       delay: under 10 ms on a loaded local test machine, measured in {@code LeasingHistoryTest}; not bounded
- *       in time when the network between this client and etcd stalls). In that window a cached read may return
- *       the value the plain write replaced.</li>
+ *   <li><b>{@link CachedReads#CONFIRMED} (default):</b> every read is linearizable, whoever wrote the key —
+ *       leasing clients, plain clients, anyone deleting a leasing key or revoking a lease. A cached value is
+ *       served only after the server confirmed, by a read that started after this one, that the key's mod
+ *       revision is still the cached one. Concurrent reads share that confirmation: one keys-only, read-only
+ *       transaction answers every read queued while the previous one was in flight. So a hit costs a small
+ *       round trip that carries no values (and many concurrent hits cost one), not no round trip.</li>
+ *   <li><b>{@link CachedReads#LOCAL} (Go's leasing):</b> a hit costs no round trip. Reads are linearizable
+ *       for writes made through leasing clients on the same prefix: a read that starts after such a write
+ *       completed never returns an older value. <b>Plain writers</b> (a client writing the key directly, or
+ *       anyone deleting a leasing key or revoking a session's lease) wait for nobody, so no client-side cache
+ *       that skips the round trip can be linearizable against them. The holder of a key watches the key
+ *       itself and its leasing key (both watches are created before the acquire transaction, so the server
+ *       sends their events at once, not from its 100 ms catch-up loop) and gives the key up on any event that
+ *       is not its own guarded write. So a plain write is seen by every read of this client that starts after
+ *       the write's watch event reached this client (the watch delivery delay: under 10 ms on a loaded local
+ *       test machine, measured in {@code LeasingHistoryTest}; not bounded in time when the network between
+ *       this client and etcd stalls). In that window a cached read may return the value the plain write
+ *       replaced.</li>
  *   <li><b>Always:</b> reads through one LeasingKV never go back in time: a read never returns an older
  *       value of a key than a read or write of that key through the same LeasingKV that completed before it
  *       started (single-key reads; a range read that returns a newer value of a cached key drops that key
@@ -120,7 +129,10 @@ public final class LeasingKV implements KV, AutoCloseable {
     return core.pfx;
   }
 
-  /** Gets answered from the cache so far. */
+  /**
+   * Gets answered from the cache so far (with {@link CachedReads#CONFIRMED}: the value came from the cache,
+   * its currency from a shared keys-only confirmation).
+   */
   public long hits() {
     return core.hits.sum();
   }
@@ -128,6 +140,16 @@ public final class LeasingKV implements KV, AutoCloseable {
   /** Cacheable gets (see the class comment) that went to the server so far. */
   public long misses() {
     return core.misses.sum();
+  }
+
+  /** Confirmation transactions sent so far ({@link CachedReads#CONFIRMED}; one answers many hits). */
+  public long confirmations() {
+    return core.confirmer.batches.sum();
+  }
+
+  /** How cached reads are answered (see the class comment). */
+  public CachedReads cachedReads() {
+    return core.cachedReads;
   }
 
   /** How many keys are cached now. */
@@ -286,8 +308,23 @@ public final class LeasingKV implements KV, AutoCloseable {
 
   @Override
   public String toString() {
-    return "LeasingKV{prefix=" + core.pfx + ", lease=" + Long.toHexString(leaseId()) + ", cached=" + cachedKeys()
+    return "LeasingKV{prefix=" + core.pfx + ", reads=" + core.cachedReads + ", lease=" + Long.toHexString(leaseId())
+        + ", cached=" + cachedKeys()
         + ", hits=" + hits() + ", misses=" + misses() + "}";
+  }
+
+  /** How a read of a cached key is answered; see "Guarantees" in the class comment. */
+  public enum CachedReads {
+    /**
+     * From the cache once the server confirmed (keys only, batched across concurrent reads) that the cached
+     * version is still current: linearizable against every writer. The default.
+     */
+    CONFIRMED,
+    /**
+     * From the cache with no round trip (Go's leasing): linearizable against writes through leasing clients;
+     * a plain write is seen once its watch event reached this client.
+     */
+    LOCAL
   }
 
   /** Builds a {@link LeasingKV}. */
@@ -298,6 +335,7 @@ public final class LeasingKV implements KV, AutoCloseable {
     private SessionPolicy policy = SessionPolicy.SUSPENDED_IS_LOST;
     private Duration revokeBackoff = Duration.ofSeconds(2);
     private Duration timeout;
+    private CachedReads cachedReads = CachedReads.CONFIRMED;
 
     private Builder(EtcdClient client, ByteSequence prefix) {
       this.client = Objects.requireNonNull(client, "client");
@@ -334,6 +372,16 @@ public final class LeasingKV implements KV, AutoCloseable {
     }
 
     /**
+     * How reads of cached keys are answered (default {@link CachedReads#CONFIRMED}: linearizable against every
+     * writer). {@link CachedReads#LOCAL} saves the round trip when every writer of the keys uses a leasing
+     * client on this prefix.
+     */
+    public Builder cachedReads(CachedReads cachedReads) {
+      this.cachedReads = Objects.requireNonNull(cachedReads, "cachedReads");
+      return this;
+    }
+
+    /**
      * The deadline of each operation, waits for other clients to give keys up included (default: the
      * client's call timeout).
      */
@@ -353,7 +401,7 @@ public final class LeasingKV implements KV, AutoCloseable {
     public LeasingKV build() {
       Duration t = timeout != null ? timeout : client.config().callTimeout();
       LeasingCore core = new LeasingCore(client, prefix, sessionTtl, policy, revokeBackoff,
-          client.config().callTimeout());
+          client.config().callTimeout(), cachedReads);
       try {
         core.start().get(t.toNanos(), TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {

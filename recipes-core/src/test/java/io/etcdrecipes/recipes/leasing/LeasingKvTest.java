@@ -66,9 +66,13 @@ class LeasingKvTest {
   }
 
   private LeasingKV leasing() {
+    return leasing(LeasingKV.CachedReads.CONFIRMED);
+  }
+
+  private LeasingKV leasing(LeasingKV.CachedReads reads) {
     EtcdClient c = client();
     LeasingKV l = LeasingKV.builder(c, pfx).sessionTtl(Duration.ofSeconds(5))
-        .revokeBackoff(Duration.ofMillis(200)).build();
+        .revokeBackoff(Duration.ofMillis(200)).cachedReads(reads).build();
     toClose.add(c);
     toClose.add(l);
     return l;
@@ -180,9 +184,62 @@ class LeasingKvTest {
   }
 
   @Test
+  void confirmedReadsSeeAPlainPutAtOnce() throws Exception {
+    plainPut("q", "1");
+    LeasingKV a = leasing();
+    assertThat(a.cachedReads()).isEqualTo(LeasingKV.CachedReads.CONFIRMED);
+    assertThat(value(join(a.get(k("q"))))).isEqualTo("1");
+    assertThat(a.isCached(k("q"))).isTrue();
+    GetResponse hit = join(a.get(k("q")));
+    assertThat(value(hit)).isEqualTo("1");
+    assertThat(a.hits()).isEqualTo(1);
+    assertThat(a.confirmations()).isEqualTo(1);
+
+    // no waiting: the very next read after the plain put returned sees it
+    for (int i = 2; i <= 50; i++) {
+      long rev = plainPut("q", String.valueOf(i));
+      GetResponse r = join(a.get(k("q")));
+      assertThat(value(r)).isEqualTo(String.valueOf(i));
+      assertThat(r.first().modRevision()).isEqualTo(rev);
+      assertThat(r.header().revision()).isGreaterThanOrEqualTo(rev);
+    }
+    // a plain delete too, and an outside delete of the leasing key changes nothing a read returns
+    join(plain.kv().delete(k("q")));
+    assertThat(join(a.get(k("q"))).isEmpty()).isTrue();
+    join(plain.kv().delete(ByteSequence.of(pfx + ns + "q")));
+    assertThat(join(a.get(k("q"))).isEmpty()).isTrue();
+  }
+
+  @Test
+  void concurrentConfirmedReadsShareConfirmations() throws Exception {
+    // more keys than one confirmation transaction may hold (etcd's default --max-txn-ops)
+    int n = ReadConfirmer.MAX_OPS_PER_TXN + 72;
+    LeasingKV a = leasing();
+    for (int i = 0; i < n; i++) {
+      plainPut("k" + i, "v" + i);
+      assertThat(value(join(a.get(k("k" + i))))).isEqualTo("v" + i);
+    }
+    assertThat(a.cachedKeys()).isEqualTo(n);
+    long before = a.confirmations();
+    List<CompletableFuture<GetResponse>> reads = new ArrayList<>();
+    for (int round = 0; round < 5; round++) {
+      for (int i = 0; i < n; i++) {
+        reads.add(a.get(k("k" + i)));
+      }
+    }
+    for (int i = 0; i < reads.size(); i++) {
+      assertThat(value(join(reads.get(i)))).isEqualTo("v" + (i % n));
+    }
+    long confirmations = a.confirmations() - before;
+    log.info("{} concurrent cached reads of {} keys were confirmed by {} batches", reads.size(), n, confirmations);
+    assertThat(a.hits()).isEqualTo(reads.size());
+    assertThat(confirmations).isBetween(1L, reads.size() / 10L);
+  }
+
+  @Test
   void aPlainPutInvalidatesTheCacheWithinTheWatchDelay() throws Exception {
     plainPut("p", "1");
-    LeasingKV a = leasing();
+    LeasingKV a = leasing(LeasingKV.CachedReads.LOCAL);
     assertThat(value(join(a.get(k("p"))))).isEqualTo("1");
     assertThat(a.isCached(k("p"))).isTrue();
 

@@ -1,0 +1,110 @@
+package io.etcdrecipes.recipes.leasing;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.GetOption;
+import io.etcdrecipes.client.GetResponse;
+import io.etcdrecipes.client.KV;
+import io.etcdrecipes.client.KeyValue;
+import io.etcdrecipes.client.Op;
+import io.etcdrecipes.client.ResponseHeader;
+import io.etcdrecipes.client.TxnResponse;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Tells cached reads what each key's mod revision is <em>now</em>, so that a cached value is only served when
+ * it is still the server's (no write, by anybody, completed since). Reads that wait are batched: one
+ * keys-only, read-only transaction (linearizable, no values sent) answers every read queued while the
+ * previous one was in flight. A read is only answered by a batch sent after it was queued, so the answer is
+ * at least as new as the read: the same rule as etcd's own "read index".
+ */
+final class ReadConfirmer {
+
+  /** etcd's default {@code --max-txn-ops}: a batch with more distinct keys is sent as several transactions. */
+  static final int MAX_OPS_PER_TXN = 128;
+  private static final GetOption KEYS_ONLY = GetOption.builder().keysOnly().build();
+
+  /** The server's answer for one key: its key-value without the value (null when absent) at {@code header}. */
+  record Current(ResponseHeader header, KeyValue keyOnly) {}
+
+  private final KV kv;
+  private final Duration callTimeout;
+  final LongAdder batches = new LongAdder();
+
+  // guarded by this
+  private Map<ByteSequence, CompletableFuture<Current>> queued = new LinkedHashMap<>();
+  private boolean inFlight;
+
+  ReadConfirmer(KV kv, Duration callTimeout) {
+    this.kv = kv;
+    this.callTimeout = callTimeout;
+  }
+
+  /** What the server has for {@code key} at a revision at least as new as this call; fails at the deadline. */
+  CompletableFuture<Current> current(ByteSequence key, long deadline) {
+    long left = deadline - System.nanoTime();
+    if (left <= 0) {
+      return CompletableFuture.failedFuture(new java.util.concurrent.TimeoutException());
+    }
+    CompletableFuture<Current> answer;
+    Map<ByteSequence, CompletableFuture<Current>> send = null;
+    synchronized (this) {
+      answer = queued.computeIfAbsent(key, k -> new CompletableFuture<>());
+      if (!inFlight) {
+        inFlight = true;
+        send = takeQueued();
+      }
+    }
+    if (send != null) {
+      send(send);
+    }
+    // the same future may be shared by several reads of the key: each bounds its own wait
+    return answer.copy().orTimeout(left, TimeUnit.NANOSECONDS);
+  }
+
+  private Map<ByteSequence, CompletableFuture<Current>> takeQueued() {
+    Map<ByteSequence, CompletableFuture<Current>> q = queued;
+    queued = new LinkedHashMap<>();
+    return q;
+  }
+
+  private void send(Map<ByteSequence, CompletableFuture<Current>> batch) {
+    batches.increment();
+    List<ByteSequence> keys = new ArrayList<>(batch.keySet());
+    List<CompletableFuture<TxnResponse>> calls = new ArrayList<>();
+    for (int from = 0; from < keys.size(); from += MAX_OPS_PER_TXN) {
+      List<ByteSequence> chunk = keys.subList(from, Math.min(keys.size(), from + MAX_OPS_PER_TXN));
+      Op[] gets = chunk.stream().map(k -> Op.get(k, KEYS_ONLY)).toArray(Op[]::new);
+      List<ByteSequence> chunkKeys = List.copyOf(chunk);
+      calls.add(kv.withTimeout(callTimeout).txn().then(gets).commit().whenComplete((r, t) -> {
+        for (int i = 0; i < chunkKeys.size(); i++) {
+          CompletableFuture<Current> f = batch.get(chunkKeys.get(i));
+          if (t != null) {
+            f.completeExceptionally(t);
+          } else {
+            GetResponse g = r.getResponse(i);
+            f.complete(new Current(r.header(), g.isEmpty() ? null : g.first()));
+          }
+        }
+      }));
+    }
+    CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> {
+      Map<ByteSequence, CompletableFuture<Current>> next;
+      synchronized (this) {
+        if (queued.isEmpty()) {
+          inFlight = false;
+          return;
+        }
+        next = takeQueued();
+      }
+      send(next);
+    });
+  }
+}
