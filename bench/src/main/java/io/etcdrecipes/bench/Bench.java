@@ -35,7 +35,8 @@ import java.util.function.IntFunction;
 public final class Bench {
 
   static final String[] ALL_WORKLOADS =
-      {"put", "get-linearizable", "get-serializable", "txn", "watch", "lease-keepalive", "stm"};
+      {"put", "get-linearizable", "get-serializable", "txn", "watch", "lease-keepalive", "stm",
+          LeasingWorkload.NAME};
   static final int KEY_BYTES = 32;
   static final int VALUE_BYTES = 256;
   static final int KEYS = 1000;
@@ -210,6 +211,9 @@ public final class Bench {
       }
       if (o.workloads.contains("stm") && o.clients.contains(OursTarget.NAME)) {
         rows.addAll(StmWorkload.run(endpoints, o));
+      }
+      if (o.workloads.contains(LeasingWorkload.NAME) && o.clients.contains(OursTarget.NAME)) {
+        rows.addAll(LeasingWorkload.run(endpoints, o));
       }
       return rows;
     }

@@ -152,23 +152,46 @@ final class Load {
       this.finished = finished;
     }
 
+    /** Issues calls until one is pending (or the time is up); calls that complete at once loop, not recurse. */
     void issue() {
-      t0 = System.nanoTime();
-      if (t0 - end >= 0) {
-        finished.countDown();
-        return;
+      while (true) {
+        t0 = System.nanoTime();
+        if (t0 - end >= 0) {
+          finished.countDown();
+          return;
+        }
+        CompletableFuture<?> f;
+        try {
+          f = op.apply(id);
+        } catch (Throwable t) {
+          f = CompletableFuture.failedFuture(t);
+        }
+        if (!f.isDone()) {
+          f.whenComplete(this);
+          return;
+        }
+        Object result = null;
+        Throwable error = null;
+        try {
+          result = f.join();
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+          error = e.getCause() != null ? e.getCause() : e;
+        }
+        if (!record(result, error)) {
+          return;
+        }
       }
-      CompletableFuture<?> f;
-      try {
-        f = op.apply(id);
-      } catch (Throwable t) {
-        f = CompletableFuture.failedFuture(t);
-      }
-      f.whenComplete(this);
     }
 
     @Override
     public void accept(Object result, Throwable error) {
+      if (record(result, error)) {
+        issue();
+      }
+    }
+
+    /** Accounts for a completed call; false when the next call was scheduled for later (after a failure). */
+    private boolean record(Object result, Throwable error) {
       long t1 = System.nanoTime();
       if (error == null) {
         run.latency.record(t1 - t0);
@@ -176,13 +199,13 @@ final class Load {
         if (hook != null) {
           hook.onResult(id, result);
         }
-        issue();
-      } else {
-        run.errors.increment();
-        run.lastError = error;
-        // never recurse on a failure that completes at once; back off a little
-        CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS).execute(this::issue);
+        return true;
       }
+      run.errors.increment();
+      run.lastError = error;
+      // never spin on a failure that completes at once; back off a little
+      CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS).execute(this::issue);
+      return false;
     }
   }
 }
