@@ -49,7 +49,7 @@ class WatchTest {
   }
 
   /** Collects everything a watch delivers. */
-  static final class Recorder implements WatchListener {
+  static class Recorder implements WatchListener {
     final List<WatchResponse> responses = new CopyOnWriteArrayList<>();
     final List<WatchEvent> events = new CopyOnWriteArrayList<>();
     final List<EtcdException> errors = new CopyOnWriteArrayList<>();
@@ -477,6 +477,46 @@ class WatchTest {
         assertThat(first.header().revision()).isBetween(before, rev - 1);
         assertThat(rec.responses.get(1).events().get(0).kv().modRevision()).isEqualTo(rev);
         assertThat(plain.responses).noneMatch(WatchResponse::isCreatedNotify);
+      }
+    }
+  }
+
+  @Test
+  void aBlockedListenerDoesNotHoldUpOtherWatchesOnTheStream() throws Exception {
+    try (EtcdClient client = client(etcd.endpoints())) {
+      java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch blocked = new java.util.concurrent.CountDownLatch(1);
+      Recorder slow = new Recorder() {
+        @Override
+        public void onNext(WatchResponse response) {
+          blocked.countDown();
+          try {
+            assertThat(release.await(30, TimeUnit.SECONDS)).isTrue(); // a listener stuck in user code
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          super.onNext(response);
+        }
+      };
+      Recorder fast = new Recorder();
+      try (Watcher ws = client.watch().watch(bs("blocked/"), WatchOption.prefix(), slow);
+           Watcher wf = client.watch().watch(bs("blocked/"), WatchOption.prefix(), fast)) {
+        ws.created().get(10, TimeUnit.SECONDS);
+        wf.created().get(10, TimeUnit.SECONDS);
+        client.kv().put("blocked/0", "0").get(10, TimeUnit.SECONDS);
+        assertThat(blocked.await(10, TimeUnit.SECONDS)).isTrue();
+        for (int i = 1; i < 20; i++) {
+          client.kv().put("blocked/" + i, String.valueOf(i)).get(10, TimeUnit.SECONDS);
+        }
+        // the other watch on the same stream gets every event while the first listener is stuck
+        await().atMost(WAIT).until(() -> fast.events.size() == 20);
+        assertThat(slow.events).isEmpty();
+        release.countDown();
+        await().atMost(WAIT).until(() -> slow.events.size() == 20);
+        assertThat(slow.keys()).isEqualTo(fast.keys());
+        assertThat(slow.overlapped.get()).isFalse();
+      } finally {
+        release.countDown();
       }
     }
   }

@@ -44,12 +44,19 @@ import java.util.concurrent.TimeUnit;
  * When the stream fails for any reason, it is reopened on another member with jittered backoff, for as
  * long as the client is open, and every live watch is re-created from its resume revision: no gap, no
  * duplicate (events below the resume revision are dropped, should a server resend them). State is
- * guarded by {@code this}; listeners are called after the lock is released, in order per watch.
+ * guarded by {@code this}; listeners are called after the lock is released, in order per watch, on the
+ * callback executor (never on the transport thread that read the response).
  */
 final class WatchStream {
 
   private static final Logger log = LoggerFactory.getLogger(WatchStream.class);
   private static final long PROBE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /**
+   * The stream's responses are read on the transport thread: handling one is a short step under the stream
+   * lock that never blocks, and its listeners run on each watch's serial executor anyway. Going through the
+   * channel's executor first would be a second thread hand-off per response.
+   */
+  private static final java.util.concurrent.Executor DIRECT = Runnable::run;
 
   private final Caller caller;
   private final Connection connection;
@@ -156,7 +163,7 @@ final class WatchStream {
     progressRequests.clear();
     endpoint = connection.pick();
     ClientCall<WatchRequest, io.etcdrecipes.proto.etcdserverpb.WatchResponse> c =
-        endpoint.channel().newCall(WatchGrpc.getWatchMethod(), CallOptions.DEFAULT);
+        endpoint.channel().newCall(WatchGrpc.getWatchMethod(), CallOptions.DEFAULT.withExecutor(DIRECT));
     call = c;
     active.clear();
     Metadata headers = caller.headers(WatchGrpc.getWatchMethod(),
