@@ -174,9 +174,19 @@ class LeaseTest {
       }
       CompletableFuture.allOf(ttls.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
       assertThat(ttls).allSatisfy(t -> assertThat(t.join().ttl()).isPositive());
+      assertThat(((LeaseImpl) client.lease()).keepAliveTicking()).isTrue();
       kas.forEach(KeepAlive::close);
       assertThat(kas).allSatisfy(k -> assertThat(k.done()).isCompleted());
       assertThat(((LeaseImpl) client.lease()).keptAliveCount()).isZero();
+      // nothing left to renew: the tick stops, and starts again with the next keep-alive
+      await().atMost(WAIT).until(() -> !((LeaseImpl) client.lease()).keepAliveTicking());
+      long again = client.lease().grant(2).get(10, TimeUnit.SECONDS).id();
+      Recorder r = new Recorder();
+      try (KeepAlive ka = client.lease().keepAlive(again, r)) {
+        assertThat(((LeaseImpl) client.lease()).keepAliveTicking()).isTrue();
+        await().atMost(WAIT).until(() -> r.renewals.size() >= 3); // renewed at a third of its 2 s TTL
+        assertThat(r.lost).isEmpty();
+      }
     }
   }
 

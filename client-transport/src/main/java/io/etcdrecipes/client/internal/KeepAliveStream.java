@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Every kept-alive lease of a client on ONE bidirectional LeaseKeepAlive stream.
  *
- * <p>A 100 ms tick renews each lease at a third of its TTL and declares it lost when its TTL has run
+ * <p>A 100 ms tick (running only while leases are kept alive or a keepAliveOnce waits) renews each lease at a third of its TTL and declares it lost when its TTL has run
  * out here since the last successful renewal; a renewal the server answers with TTL &lt;= 0 means the lease
  * is gone. Loss is always reported, never a silent end. A stream that fails is reopened on another member
  * with jittered backoff; a stream that stops answering (a paused member keeps its connection) is
@@ -63,6 +63,10 @@ final class KeepAliveStream implements AutoCloseable {
 
   synchronized int size() {
     return leases.size();
+  }
+
+  synchronized boolean ticking() {
+    return ticker != null;
   }
 
   KeepAlive keepAlive(long leaseId, KeepAliveListener listener) {
@@ -134,8 +138,16 @@ final class KeepAliveStream implements AutoCloseable {
       if (closed) {
         return;
       }
+      if (leases.isEmpty() && onceWaiters.isEmpty()) {
+        // nothing to renew or wait for: stop ticking until the next keepAlive or once starts it again
+        if (ticker != null) {
+          ticker.cancel(false);
+          ticker = null;
+        }
+        return;
+      }
       long now = System.nanoTime();
-      if (call == null && now - reconnectAtNanos >= 0 && (!leases.isEmpty() || !onceWaiters.isEmpty())) {
+      if (call == null && now - reconnectAtNanos >= 0) {
         openLocked(now);
       }
       if (call != null && oldestUnansweredNanos != 0 && now - oldestUnansweredNanos > stallNanos()) {

@@ -116,6 +116,11 @@ public final class LeaseImpl implements Lease {
     return keepAlives.size();
   }
 
+  /** Whether the keep-alive tick runs (it stops once no lease is kept alive and no keepAliveOnce waits). */
+  public boolean keepAliveTicking() {
+    return keepAlives.ticking();
+  }
+
   public void close() {
     keepAlives.close();
   }
