@@ -1,13 +1,17 @@
 package io.etcdrecipes.recipes.leasing;
 
 import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.EtcdException;
 import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.GetResponse;
 import io.etcdrecipes.client.KV;
 import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.ResponseHeader;
-import io.etcdrecipes.client.TxnResponse;
+import io.etcdrecipes.client.ServerError;
+import io.etcdrecipes.recipes.internal.Blocking;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +31,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class ReadConfirmer {
 
+  private static final Logger log = LoggerFactory.getLogger(ReadConfirmer.class);
+
   /** etcd's default {@code --max-txn-ops}: a batch with more distinct keys is sent as several transactions. */
   static final int MAX_OPS_PER_TXN = 128;
   private static final GetOption KEYS_ONLY = GetOption.builder().keysOnly().build();
@@ -37,6 +43,8 @@ final class ReadConfirmer {
   private final KV kv;
   private final Duration callTimeout;
   final LongAdder batches = new LongAdder();
+  /** Keys per confirmation txn: etcd's default limit, lowered when a server says it takes fewer. */
+  private volatile int maxOps = MAX_OPS_PER_TXN;
 
   // guarded by this
   private Map<ByteSequence, CompletableFuture<Current>> queued = new LinkedHashMap<>();
@@ -78,22 +86,10 @@ final class ReadConfirmer {
   private void send(Map<ByteSequence, CompletableFuture<Current>> batch) {
     batches.increment();
     List<ByteSequence> keys = new ArrayList<>(batch.keySet());
-    List<CompletableFuture<TxnResponse>> calls = new ArrayList<>();
-    for (int from = 0; from < keys.size(); from += MAX_OPS_PER_TXN) {
-      List<ByteSequence> chunk = keys.subList(from, Math.min(keys.size(), from + MAX_OPS_PER_TXN));
-      Op[] gets = chunk.stream().map(k -> Op.get(k, KEYS_ONLY)).toArray(Op[]::new);
-      List<ByteSequence> chunkKeys = List.copyOf(chunk);
-      calls.add(kv.withTimeout(callTimeout).txn().then(gets).commit().whenComplete((r, t) -> {
-        for (int i = 0; i < chunkKeys.size(); i++) {
-          CompletableFuture<Current> f = batch.get(chunkKeys.get(i));
-          if (t != null) {
-            f.completeExceptionally(t);
-          } else {
-            GetResponse g = r.getResponse(i);
-            f.complete(new Current(r.header(), g.isEmpty() ? null : g.first()));
-          }
-        }
-      }));
+    List<CompletableFuture<Void>> calls = new ArrayList<>();
+    int chunkSize = maxOps;
+    for (int from = 0; from < keys.size(); from += chunkSize) {
+      calls.add(sendChunk(batch, List.copyOf(keys.subList(from, Math.min(keys.size(), from + chunkSize)))));
     }
     CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> {
       Map<ByteSequence, CompletableFuture<Current>> next;
@@ -106,5 +102,38 @@ final class ReadConfirmer {
       }
       send(next);
     });
+  }
+
+  /**
+   * One transaction of keys-only gets; completes every key's future. A server with a lower
+   * {@code --max-txn-ops} than ours rejects it: then the chunk is split in two, and so are later ones.
+   */
+  private CompletableFuture<Void> sendChunk(Map<ByteSequence, CompletableFuture<Current>> batch,
+                                            List<ByteSequence> keys) {
+    Op[] gets = keys.stream().map(k -> Op.get(k, KEYS_ONLY)).toArray(Op[]::new);
+    return kv.withTimeout(callTimeout).txn().then(gets).commit().handle((r, t) -> {
+      if (t == null) {
+        for (int i = 0; i < keys.size(); i++) {
+          GetResponse g = r.getResponse(i);
+          batch.get(keys.get(i)).complete(new Current(r.header(), g.isEmpty() ? null : g.first()));
+        }
+        return CompletableFuture.<Void>completedFuture(null);
+      }
+      Throwable cause = Blocking.unwrap(t);
+      if (cause instanceof EtcdException e && e.serverError() == ServerError.TOO_MANY_OPS && keys.size() > 1) {
+        int half = keys.size() / 2;
+        if (half < maxOps) {
+          maxOps = half;
+          log.info("leasing: the server takes fewer than {} operations per txn; confirming at most {} keys per txn",
+              keys.size(), half);
+        }
+        return CompletableFuture.allOf(sendChunk(batch, keys.subList(0, half)),
+            sendChunk(batch, keys.subList(half, keys.size())));
+      }
+      for (ByteSequence k : keys) {
+        batch.get(k).completeExceptionally(cause);
+      }
+      return CompletableFuture.<Void>completedFuture(null);
+    }).thenCompose(f -> f);
   }
 }

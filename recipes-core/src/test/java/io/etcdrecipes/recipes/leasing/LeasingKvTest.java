@@ -39,6 +39,11 @@ class LeasingKvTest {
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
       .members(1).fastElections().unsafeNoFsync(true).build();
 
+  /** A member that takes at most 16 operations per txn (etcd's default is 128). */
+  @RegisterExtension
+  static final EtcdClusterExtension fewOps = EtcdClusterExtension.builder()
+      .members(1).unsafeNoFsync(true).flag("--max-txn-ops", "16").build();
+
   private final List<AutoCloseable> toClose = new ArrayList<>();
   private EtcdClient plain;
   /** Per-test key space and leasing prefix, so tests sharing the cluster do not meet. */
@@ -234,6 +239,31 @@ class LeasingKvTest {
     log.info("{} concurrent cached reads of {} keys were confirmed by {} batches", reads.size(), n, confirmations);
     assertThat(a.hits()).isEqualTo(reads.size());
     assertThat(confirmations).isBetween(1L, reads.size() / 10L);
+  }
+
+  @Test
+  void confirmationsFitAServerThatTakesFewerOperationsPerTxn() throws Exception {
+    try (EtcdClient c = EtcdClient.builder().endpoints(fewOps.endpoints()).callTimeout(Duration.ofSeconds(5)).build();
+         LeasingKV a = LeasingKV.builder(c, pfx).sessionTtl(Duration.ofSeconds(5)).build()) {
+      int n = 40;
+      for (int i = 0; i < n; i++) {
+        join(c.kv().put(k("f" + i), ByteSequence.of("v" + i)));
+        assertThat(value(join(a.get(k("f" + i))))).isEqualTo("v" + i);
+      }
+      for (int round = 0; round < 3; round++) {
+        List<CompletableFuture<GetResponse>> reads = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          reads.add(a.get(k("f" + i)));
+        }
+        for (int i = 0; i < n; i++) {
+          assertThat(value(join(reads.get(i)))).isEqualTo("v" + i);
+        }
+      }
+      // every read was a confirmed hit: the confirmations were split to fit the server's limit
+      assertThat(a.hits()).isEqualTo(3L * n);
+      assertThat(a.misses()).isEqualTo(n);
+      join(c.kv().delete(k(""), io.etcdrecipes.client.DeleteOption.prefix()));
+    }
   }
 
   @Test
