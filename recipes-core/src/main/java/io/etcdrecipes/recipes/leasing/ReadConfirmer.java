@@ -9,6 +9,7 @@ import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.ResponseHeader;
 import io.etcdrecipes.client.ServerError;
+import io.etcdrecipes.client.TxnResponse;
 import io.etcdrecipes.recipes.internal.Blocking;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,7 +112,13 @@ final class ReadConfirmer {
   private CompletableFuture<Void> sendChunk(Map<ByteSequence, CompletableFuture<Current>> batch,
                                             List<ByteSequence> keys) {
     Op[] gets = keys.stream().map(k -> Op.get(k, KEYS_ONLY)).toArray(Op[]::new);
-    return kv.withTimeout(callTimeout).txn().then(gets).commit().handle((r, t) -> {
+    CompletableFuture<TxnResponse> call;
+    try {
+      call = kv.withTimeout(callTimeout).txn().then(gets).commit();
+    } catch (RuntimeException e) { // never leave the batch in flight for ever
+      call = CompletableFuture.failedFuture(e);
+    }
+    return call.handle((r, t) -> {
       if (t == null) {
         for (int i = 0; i < keys.size(); i++) {
           GetResponse g = r.getResponse(i);
