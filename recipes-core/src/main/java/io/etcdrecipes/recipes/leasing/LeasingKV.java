@@ -199,7 +199,7 @@ public final class LeasingKV implements KV, AutoCloseable {
     if (key.isEmpty()) {
       return core.kv.put(key, value, option); // the server's "key is not provided"
     }
-    return guard(() -> core.writeOne(key, op, deadline()))
+    return guard(() -> core.writes.writeOne(key, op, deadline()))
         .thenApply(r -> new PutResponse(r.header(), r.putResponse(0).prevKv()));
   }
 
@@ -216,8 +216,8 @@ public final class LeasingKV implements KV, AutoCloseable {
     }
     Op op = Op.delete(key, option);
     CompletableFuture<TxnResponse> r = option.rangeEnd(key) == null
-        ? guard(() -> core.writeOne(key, op, deadline()))
-        : guard(() -> core.deleteRange(key, option, deadline()));
+        ? guard(() -> core.writes.writeOne(key, op, deadline()))
+        : guard(() -> core.writes.deleteRange(key, option, deadline()));
     return r.thenApply(t -> {
       DeleteResponse d = t.deleteResponse(0);
       return new DeleteResponse(t.header(), d.deleted(), d.prevKvs());
@@ -275,7 +275,7 @@ public final class LeasingKV implements KV, AutoCloseable {
 
       @Override
       public CompletableFuture<TxnResponse> commit() {
-        return guard(() -> core.txn(new ArrayList<>(when), then, orElse, deadline()));
+        return guard(() -> core.writes.txn(new ArrayList<>(when), then, orElse, deadline()));
       }
     };
   }
