@@ -90,7 +90,7 @@ final class LeasingWorkload {
                 OursTarget.NAME, c, total.get(mode), x);
             rows.add(row);
             Bench.say(Report.line(row) + (mode.equals("plain") ? ""
-                : "   hit ratio " + x.get("hit_ratio") + ", confirmation txns/hit " + x.get("rpcs_per_hit")));
+                : "   hit ratio " + x.get("hit_ratio") + ", confirmation rounds/hit " + x.get("rpcs_per_hit")));
           }
         }
       }

@@ -77,8 +77,9 @@ import java.util.concurrent.TimeoutException;
  *   <li><b>{@link CachedReads#CONFIRMED} (default):</b> every read is linearizable, whoever wrote the key —
  *       leasing clients, plain clients, anyone deleting a leasing key or revoking a lease. A cached value is
  *       served only after the server confirmed, by a read that started after this one, that the key's mod
- *       revision is still the cached one. Concurrent reads share that confirmation: one keys-only, read-only
- *       transaction answers every read queued while the previous one was in flight. So a hit costs a small
+ *       revision is still the cached one. Concurrent reads share that confirmation: one keys-only read (a
+ *       read-only transaction for several keys) answers every read queued while the previous one was in
+ *       flight. So a hit costs a small
  *       round trip that carries no values (and many concurrent hits cost one), not no round trip.</li>
  *   <li><b>{@link CachedReads#LOCAL} (Go's leasing):</b> a hit costs no round trip. Reads are linearizable
  *       for writes made through leasing clients on the same prefix: a read that starts after such a write
@@ -142,7 +143,7 @@ public final class LeasingKV implements KV, AutoCloseable {
     return core.misses.sum();
   }
 
-  /** Confirmation transactions sent so far ({@link CachedReads#CONFIRMED}; one answers many hits). */
+  /** Confirmation rounds so far ({@link CachedReads#CONFIRMED}; one round answers many hits). */
   public long confirmations() {
     return core.confirmer.batches.sum();
   }

@@ -26,8 +26,8 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Tells cached reads what each key's mod revision is <em>now</em>, so that a cached value is only served when
  * it is still the server's (no write, by anybody, completed since). Reads that wait are batched: one
- * keys-only, read-only transaction (linearizable, no values sent) answers every read queued while the
- * previous one was in flight. A read is only answered by a batch sent after it was queued, so the answer is
+ * keys-only read (linearizable, no values sent; a read-only transaction for several keys) answers every read
+ * queued while the previous one was in flight. A read is only answered by a batch sent after it was queued, so the answer is
  * at least as new as the read: the same rule as etcd's own "read index".
  */
 final class ReadConfirmer {
@@ -106,23 +106,29 @@ final class ReadConfirmer {
   }
 
   /**
-   * One transaction of keys-only gets; completes every key's future. A server with a lower
-   * {@code --max-txn-ops} than ours rejects it: then the chunk is split in two, and so are later ones.
+   * One keys-only read of {@code keys}: a get for one key (a range costs the server less than a txn), else a
+   * read-only transaction of gets; completes every key's future. A server with a lower {@code --max-txn-ops}
+   * than ours rejects the transaction: then the chunk is split in two, and so are later ones.
    */
   private CompletableFuture<Void> sendChunk(Map<ByteSequence, CompletableFuture<Current>> batch,
                                             List<ByteSequence> keys) {
-    Op[] gets = keys.stream().map(k -> Op.get(k, KEYS_ONLY)).toArray(Op[]::new);
-    CompletableFuture<TxnResponse> call;
+    CompletableFuture<List<GetResponse>> call;
     try {
-      call = kv.withTimeout(callTimeout).txn().then(gets).commit();
+      KV k = kv.withTimeout(callTimeout);
+      if (keys.size() == 1) {
+        call = k.get(keys.get(0), KEYS_ONLY).thenApply(List::of);
+      } else {
+        Op[] gets = keys.stream().map(key -> Op.get(key, KEYS_ONLY)).toArray(Op[]::new);
+        call = k.txn().then(gets).commit().thenApply(ReadConfirmer::gets);
+      }
     } catch (RuntimeException e) { // never leave the batch in flight for ever
       call = CompletableFuture.failedFuture(e);
     }
     return call.handle((r, t) -> {
       if (t == null) {
         for (int i = 0; i < keys.size(); i++) {
-          GetResponse g = r.getResponse(i);
-          batch.get(keys.get(i)).complete(new Current(r.header(), g.isEmpty() ? null : g.first()));
+          GetResponse g = r.get(i);
+          batch.get(keys.get(i)).complete(new Current(g.header(), g.isEmpty() ? null : g.first()));
         }
         return CompletableFuture.<Void>completedFuture(null);
       }
@@ -142,5 +148,15 @@ final class ReadConfirmer {
       }
       return CompletableFuture.<Void>completedFuture(null);
     }).thenCompose(f -> f);
+  }
+
+  /** The gets of a read-only transaction, each with the transaction's header (the revision they read at). */
+  private static List<GetResponse> gets(TxnResponse r) {
+    List<GetResponse> out = new ArrayList<>(r.responses().size());
+    for (int i = 0; i < r.responses().size(); i++) {
+      GetResponse g = r.getResponse(i);
+      out.add(new GetResponse(r.header(), g.kvs(), g.more(), g.count()));
+    }
+    return out;
   }
 }

@@ -149,7 +149,7 @@ class LeasingHistoryTest {
       long misses = l0.misses() + l1.misses() - misses0;
       long confirmations = l0.confirmations() + l1.confirmations() - confirmations0;
       double ratio = hits / (double) (hits + misses);
-      log.info("{} phase 2: {} ops ({} writes), hits {} misses {}: hit ratio {}; {} confirmation transactions",
+      log.info("{} phase 2: {} ops ({} writes), hits {} misses {}: hit ratio {}; {} confirmation rounds",
           mode, h2.size(), h2.stream().filter(Rec::write).count(), hits, misses, String.format("%.4f", ratio),
           confirmations);
       check(h2, initial2, null, strict);
