@@ -330,6 +330,10 @@ class LeaseTest {
           LeaseKeepAliveResponse r = client.lease().keepAliveOnce(once).get(10, TimeUnit.SECONDS);
           assertThat(r.id()).isEqualTo(once);
           assertThat(r.ttl()).isEqualTo(5);
+          // the caller's continuations never run on a transport thread
+          String thread = client.lease().keepAliveOnce(once).thenApply(x -> Thread.currentThread().getName())
+              .get(10, TimeUnit.SECONDS);
+          assertThat(thread).doesNotContain("grpc").doesNotContain("etcd-client-io");
         }
         assertThat(openKeepAliveStreams()).isEqualTo(1);
         assertThat(failure(client.lease().keepAliveOnce(0x0bad_1ea5eL))).isInstanceOf(LeaseNotFoundException.class);

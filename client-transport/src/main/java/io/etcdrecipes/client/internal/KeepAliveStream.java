@@ -41,6 +41,12 @@ final class KeepAliveStream implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(KeepAliveStream.class);
   private static final long TICK_MILLIS = 100;
+  /**
+   * Responses are read on the transport thread: handling one is a short step under this lock that never
+   * blocks, and listeners and keepAliveOnce futures are handed to the callback executor from there (one
+   * hand-off per renewal, not two).
+   */
+  private static final java.util.concurrent.Executor DIRECT = Runnable::run;
 
   private final Caller caller;
   private final Connection connection;
@@ -204,7 +210,7 @@ final class KeepAliveStream implements AutoCloseable {
   private void openLocked(long now) {
     endpoint = connection.pick();
     ClientCall<LeaseKeepAliveRequest, io.etcdrecipes.proto.etcdserverpb.LeaseKeepAliveResponse> c =
-        endpoint.channel().newCall(LeaseGrpc.getLeaseKeepAliveMethod(), CallOptions.DEFAULT);
+        endpoint.channel().newCall(LeaseGrpc.getLeaseKeepAliveMethod(), CallOptions.DEFAULT.withExecutor(DIRECT));
     call = c;
     oldestUnansweredNanos = 0;
     staleToken = caller.tokens() == null ? null : caller.tokens().current();
@@ -261,15 +267,25 @@ final class KeepAliveStream implements AutoCloseable {
       List<CompletableFuture<LeaseKeepAliveResponse>> waiters = onceWaiters.remove(r.getID());
       if (waiters != null) {
         for (CompletableFuture<LeaseKeepAliveResponse> w : waiters) {
+          // completed on the callback executor: this runs on the transport thread, and the caller's
+          // continuations must not
           if (r.getTTL() <= 0) {
-            notify.add(() -> w.completeExceptionally(notFound(r.getID())));
+            notify.add(() -> onCallbackThread(() -> w.completeExceptionally(notFound(r.getID()))));
           } else {
-            notify.add(() -> w.complete(resp));
+            notify.add(() -> onCallbackThread(() -> w.complete(resp)));
           }
         }
       }
     }
     notify.forEach(Runnable::run);
+  }
+
+  private void onCallbackThread(Runnable r) {
+    try {
+      connection.callbackExecutor().execute(r);
+    } catch (RuntimeException e) { // the executor is shut down (client closing): run it here rather than lose it
+      r.run();
+    }
   }
 
   private static LeaseNotFoundException notFound(long id) {
