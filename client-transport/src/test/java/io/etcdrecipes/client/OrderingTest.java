@@ -99,6 +99,9 @@ class OrderingTest {
       });
     }
     follower.isolate();
+    // a peer connection the follower opened before the cut is only dropped once it sends on it again; until
+    // it has lost its leader (its /health turns false after an election timeout) a write could still reach it
+    await().atMost(Duration.ofSeconds(10)).until(() -> !follower.isHealthy());
     return follower;
   }
 }

@@ -61,9 +61,11 @@ class IsolationTest {
         EtcdMember follower = cluster.members().stream().filter(m -> m != leader).findFirst().orElseThrow();
 
         follower.isolate();
+        // a peer connection the follower opened before the cut is dropped once it sends on it again: when it
+        // has lost its leader (an election timeout later), nothing from the others reaches it any more
+        await().atMost(Duration.ofSeconds(5)).until(() -> !follower.isHealthy());
         for (int i = 0; i < 5; i++) EtcdHttp.put(leader.clientEndpoint(), "f" + i, "v" + i);
         assertThat(EtcdHttp.tryGet(follower.clientEndpoint(), "f4", true)).isEmpty();
-        await().atMost(Duration.ofSeconds(5)).until(() -> !follower.isHealthy());
 
         follower.heal();
         await().atMost(Duration.ofSeconds(15)).until(() -> EtcdHttp.tryGet(follower.clientEndpoint(), "f4", true).isPresent());

@@ -51,6 +51,13 @@ public final class Connection implements AutoCloseable {
   private final EtcdClientConfig config;
   private final EventLoopGroup eventLoop;
   private final Class<? extends Channel> channelType;
+  /**
+   * For the long-lived streams (watch, keep-alive): their responses are read on the transport thread, because
+   * handling one is a short non-blocking step that hands the user's callbacks to the callback executor itself;
+   * gRPC's default (the channel's executor) would add a second thread hand-off per response.
+   */
+  static final Executor READ_ON_TRANSPORT_THREAD = Runnable::run;
+
   private final Executor callbackExecutor;
   private final ExecutorService ownedCallbackExecutor;
   private final ScheduledExecutorService scheduler;

@@ -30,9 +30,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Every kept-alive lease of a client on ONE bidirectional LeaseKeepAlive stream.
  *
- * <p>A 100 ms tick (running only while leases are kept alive or a keepAliveOnce waits) renews each lease at a third of its TTL and declares it lost when its TTL has run
- * out here since the last successful renewal; a renewal the server answers with TTL &lt;= 0 means the lease
- * is gone. Loss is always reported, never a silent end. A stream that fails is reopened on another member
+ * <p>A 100 ms tick (running only while leases are kept alive or a keepAliveOnce waits) renews each lease
+ * at a third of its TTL and declares it lost when its TTL has run out here since the last successful
+ * renewal; a renewal the server answers with TTL &lt;= 0 means the lease is gone. Loss is always reported,
+ * never a silent end. A stream that fails is reopened on another member
  * with jittered backoff; a stream that stops answering (a paused member keeps its connection) is
  * abandoned after a third of the shortest TTL. State is guarded by {@code this}; listeners are called
  * after the lock is released, on the callback executor, in order per subscription.
@@ -41,12 +42,6 @@ final class KeepAliveStream implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(KeepAliveStream.class);
   private static final long TICK_MILLIS = 100;
-  /**
-   * Responses are read on the transport thread: handling one is a short step under this lock that never
-   * blocks, and listeners and keepAliveOnce futures are handed to the callback executor from there (one
-   * hand-off per renewal, not two).
-   */
-  private static final java.util.concurrent.Executor DIRECT = Runnable::run;
 
   private final Caller caller;
   private final Connection connection;
@@ -210,7 +205,8 @@ final class KeepAliveStream implements AutoCloseable {
   private void openLocked(long now) {
     endpoint = connection.pick();
     ClientCall<LeaseKeepAliveRequest, io.etcdrecipes.proto.etcdserverpb.LeaseKeepAliveResponse> c =
-        endpoint.channel().newCall(LeaseGrpc.getLeaseKeepAliveMethod(), CallOptions.DEFAULT.withExecutor(DIRECT));
+        endpoint.channel().newCall(LeaseGrpc.getLeaseKeepAliveMethod(),
+            CallOptions.DEFAULT.withExecutor(Connection.READ_ON_TRANSPORT_THREAD));
     call = c;
     oldestUnansweredNanos = 0;
     staleToken = caller.tokens() == null ? null : caller.tokens().current();
@@ -267,8 +263,8 @@ final class KeepAliveStream implements AutoCloseable {
       List<CompletableFuture<LeaseKeepAliveResponse>> waiters = onceWaiters.remove(r.getID());
       if (waiters != null) {
         for (CompletableFuture<LeaseKeepAliveResponse> w : waiters) {
-          // completed on the callback executor: this runs on the transport thread, and the caller's
-          // continuations must not
+          // completed on the callback executor: this runs on the transport thread (see
+          // Connection.READ_ON_TRANSPORT_THREAD), and the caller's continuations must not
           if (r.getTTL() <= 0) {
             notify.add(() -> onCallbackThread(() -> w.completeExceptionally(notFound(r.getID()))));
           } else {

@@ -51,12 +51,6 @@ final class WatchStream {
 
   private static final Logger log = LoggerFactory.getLogger(WatchStream.class);
   private static final long PROBE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
-  /**
-   * The stream's responses are read on the transport thread: handling one is a short step under the stream
-   * lock that never blocks, and its listeners run on each watch's serial executor anyway. Going through the
-   * channel's executor first would be a second thread hand-off per response.
-   */
-  private static final java.util.concurrent.Executor DIRECT = Runnable::run;
 
   private final Caller caller;
   private final Connection connection;
@@ -163,7 +157,8 @@ final class WatchStream {
     progressRequests.clear();
     endpoint = connection.pick();
     ClientCall<WatchRequest, io.etcdrecipes.proto.etcdserverpb.WatchResponse> c =
-        endpoint.channel().newCall(WatchGrpc.getWatchMethod(), CallOptions.DEFAULT.withExecutor(DIRECT));
+        endpoint.channel().newCall(WatchGrpc.getWatchMethod(),
+            CallOptions.DEFAULT.withExecutor(Connection.READ_ON_TRANSPORT_THREAD));
     call = c;
     active.clear();
     Metadata headers = caller.headers(WatchGrpc.getWatchMethod(),

@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
  * Tells cached reads what each key's mod revision is <em>now</em>, so that a cached value is only served when
  * it is still the server's (no write, by anybody, completed since). Reads that wait are batched: one
  * keys-only read (linearizable, no values sent; a read-only transaction for several keys) answers every read
- * queued while the previous one was in flight. A read is only answered by a batch sent after it was queued, so the answer is
- * at least as new as the read: the same rule as etcd's own "read index".
+ * queued while the previous one was in flight. A read is only answered by a batch sent after it was queued,
+ * so the answer is at least as new as the read: the same rule as etcd's own "read index".
  */
 final class ReadConfirmer {
 
