@@ -51,10 +51,10 @@ import java.util.concurrent.TimeoutException;
  *
  * <h2>What is cached</h2>
  * Only single-key, linearizable, current-revision gets with no other option ({@link GetOption#DEFAULT}); a
- * cached get answers with the cached key-value and the header revision of the cache entry (the revision the
- * value was read or written at). Everything else goes to the server: ranges, {@code revision}, serializable,
- * sort, limit, keys-only, count-only, min/max revisions, reads of keys under the leasing prefix, and every
- * transaction (even read-only ones). At most one client caches a key at a time (the holder of its leasing
+ * cached get answers with the cached key-value and the header revision of the cache entry (the newest revision
+ * the value is known current at: read, written or, with {@link CachedReads#CONFIRMED}, confirmed). Everything
+ * else goes to the server: ranges, {@code revision}, serializable, sort, limit, keys-only, count-only, min/max
+ * revisions, reads of keys under the leasing prefix, and every transaction (even read-only ones). At most one client caches a key at a time (the holder of its leasing
  * key); other leasing clients read it from the server. After giving a key up, this client does not try to
  * acquire it again for {@link Builder#revokeBackoff(Duration) revokeBackoff} (default 2 s, as Go).
  *
