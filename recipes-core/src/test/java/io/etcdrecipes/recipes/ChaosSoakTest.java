@@ -142,13 +142,7 @@ class ChaosSoakTest {
       // money is conserved, and the balances are exactly what the markers say was transferred
       List<KeyValue> txs = bank.kv().get(ByteSequence.of("soak/tx/"), GetOption.prefix()).get(30, TimeUnit.SECONDS)
           .kvs();
-      long[] expected = new long[ACCOUNTS];
-      java.util.Arrays.fill(expected, INITIAL);
-      for (KeyValue m : txs) {
-        String[] f = m.value().toStringUtf8().split(",");
-        expected[Integer.parseInt(f[0])] -= Long.parseLong(f[2]);
-        expected[Integer.parseInt(f[1])] += Long.parseLong(f[2]);
-      }
+      long[] expected = BankMarkers.expectedBalances(txs, ACCOUNTS, INITIAL);
       long sum = 0;
       for (int a = 0; a < ACCOUNTS; a++) {
         long balance = Long.parseLong(bank.kv().get("soak/acct/" + a).get(10, TimeUnit.SECONDS).first().value()

@@ -304,13 +304,7 @@ class StmTest {
         sum += balances[a];
       }
       List<KeyValue> markers = c.kv().get(bs(p + "tx/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs();
-      long[] expected = new long[accounts];
-      java.util.Arrays.fill(expected, initial);
-      for (KeyValue m : markers) {
-        String[] f = m.value().toStringUtf8().split(",");
-        expected[Integer.parseInt(f[0])] -= Long.parseLong(f[2]);
-        expected[Integer.parseInt(f[1])] += Long.parseLong(f[2]);
-      }
+      long[] expected = BankMarkers.expectedBalances(markers, accounts, initial);
       log.info("{}: {} transfers in {} ms ({} attempts, {} conflicts, {} failed runs retried, {} found applied)",
           level, total, millis, attempts.get(), attempts.get() - total, failures.get(), alreadyApplied.get());
       assertThat(sum).isEqualTo(accounts * initial);

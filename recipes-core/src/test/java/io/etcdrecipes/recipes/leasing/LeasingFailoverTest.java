@@ -56,13 +56,18 @@ class LeasingFailoverTest {
     }
   }
 
+  /** The key is "1", written by the plain client, and cached by {@code l}. */
+  private static void cacheOne(EtcdClient plain, LeasingKV l) throws Exception {
+    plain.kv().put(KEY, ByteSequence.of("1")).get(10, TimeUnit.SECONDS);
+    assertThat(value(l.get(KEY).get(10, TimeUnit.SECONDS))).isEqualTo("1");
+    assertThat(l.isCached(KEY)).isTrue();
+  }
+
   @Test
   void confirmedReadsSeeAPlainWriteMadeWhileTheLeaderDied() throws Exception {
     try (EtcdClient c = proxiedClient(); EtcdClient plain = plainClient();
          LeasingKV l = LeasingKV.builder(c, "_fo/").sessionTtl(Duration.ofSeconds(3)).build()) {
-      plain.kv().put(KEY, ByteSequence.of("1")).get(10, TimeUnit.SECONDS);
-      assertThat(value(l.get(KEY).get(10, TimeUnit.SECONDS))).isEqualTo("1");
-      assertThat(l.isCached(KEY)).isTrue();
+      cacheOne(plain, l);
 
       EtcdMember leader = etcd.cluster().leader();
       leader.kill();
@@ -94,9 +99,7 @@ class LeasingFailoverTest {
   void aConnectionCutPastTheSessionTtlEmptiesTheCacheAndReadsRecover() throws Exception {
     try (EtcdClient c = proxiedClient(); EtcdClient plain = plainClient();
          LeasingKV l = LeasingKV.builder(c, "_fo/").sessionTtl(Duration.ofSeconds(2)).build()) {
-      plain.kv().put(KEY, ByteSequence.of("1")).get(10, TimeUnit.SECONDS);
-      assertThat(value(l.get(KEY).get(10, TimeUnit.SECONDS))).isEqualTo("1");
-      assertThat(l.isCached(KEY)).isTrue();
+      cacheOne(plain, l);
       long lease = l.leaseId();
 
       etcd.members().forEach(m -> m.proxy().blackhole());
