@@ -10,7 +10,9 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface KV {
 
-  CompletableFuture<GetResponse> get(ByteSequence key);
+  default CompletableFuture<GetResponse> get(ByteSequence key) {
+    return get(key, GetOption.DEFAULT);
+  }
 
   CompletableFuture<GetResponse> get(ByteSequence key, GetOption option);
 
@@ -18,7 +20,9 @@ public interface KV {
     return get(ByteSequence.of(key));
   }
 
-  CompletableFuture<PutResponse> put(ByteSequence key, ByteSequence value);
+  default CompletableFuture<PutResponse> put(ByteSequence key, ByteSequence value) {
+    return put(key, value, PutOption.DEFAULT);
+  }
 
   CompletableFuture<PutResponse> put(ByteSequence key, ByteSequence value, PutOption option);
 
@@ -26,7 +30,9 @@ public interface KV {
     return put(ByteSequence.of(key), ByteSequence.of(value));
   }
 
-  CompletableFuture<DeleteResponse> delete(ByteSequence key);
+  default CompletableFuture<DeleteResponse> delete(ByteSequence key) {
+    return delete(key, DeleteOption.DEFAULT);
+  }
 
   CompletableFuture<DeleteResponse> delete(ByteSequence key, DeleteOption option);
 

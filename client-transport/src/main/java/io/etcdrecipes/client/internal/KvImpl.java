@@ -49,11 +49,6 @@ public final class KvImpl implements KV {
   }
 
   @Override
-  public CompletableFuture<GetResponse> get(ByteSequence key) {
-    return get(key, GetOption.DEFAULT);
-  }
-
-  @Override
   public CompletableFuture<GetResponse> get(ByteSequence key, GetOption option) {
     Objects.requireNonNull(option, "option");
     if (isEmpty(key) && !option.isPrefix() && !option.isFromKey()) {
@@ -61,11 +56,6 @@ public final class KvImpl implements KV {
     }
     return caller.call(KVGrpc.getRangeMethod(), protos.range(key, option), Caller.Retry.REPEATABLE, timeout, null,
         protos::getResponse);
-  }
-
-  @Override
-  public CompletableFuture<PutResponse> put(ByteSequence key, ByteSequence value) {
-    return put(key, value, PutOption.DEFAULT);
   }
 
   @Override
@@ -82,11 +72,6 @@ public final class KvImpl implements KV {
     }
     return caller.call(KVGrpc.getPutMethod(), request, Caller.Retry.NON_REPEATABLE, timeout, null,
         protos::putResponse);
-  }
-
-  @Override
-  public CompletableFuture<DeleteResponse> delete(ByteSequence key) {
-    return delete(key, DeleteOption.DEFAULT);
   }
 
   @Override

@@ -73,18 +73,8 @@ public final class OrderingKV implements KV {
   }
 
   @Override
-  public CompletableFuture<GetResponse> get(ByteSequence key) {
-    return get(key, GetOption.DEFAULT);
-  }
-
-  @Override
   public CompletableFuture<GetResponse> get(ByteSequence key, GetOption option) {
     return ordered(() -> kv.get(key, option));
-  }
-
-  @Override
-  public CompletableFuture<PutResponse> put(ByteSequence key, ByteSequence value) {
-    return put(key, value, PutOption.DEFAULT);
   }
 
   @Override
@@ -94,11 +84,6 @@ public final class OrderingKV implements KV {
         observe(r.header().revision());
       }
     });
-  }
-
-  @Override
-  public CompletableFuture<DeleteResponse> delete(ByteSequence key) {
-    return delete(key, DeleteOption.DEFAULT);
   }
 
   @Override

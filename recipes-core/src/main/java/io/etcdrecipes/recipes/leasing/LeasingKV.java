@@ -178,20 +178,10 @@ public final class LeasingKV implements KV, AutoCloseable {
   }
 
   @Override
-  public CompletableFuture<GetResponse> get(ByteSequence key) {
-    return get(key, GetOption.DEFAULT);
-  }
-
-  @Override
   public CompletableFuture<GetResponse> get(ByteSequence key, GetOption option) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(option, "option");
     return core.get(key, option, deadline());
-  }
-
-  @Override
-  public CompletableFuture<PutResponse> put(ByteSequence key, ByteSequence value) {
-    return put(key, value, PutOption.DEFAULT);
   }
 
   @Override
@@ -202,11 +192,6 @@ public final class LeasingKV implements KV, AutoCloseable {
     }
     return guard(() -> core.writes.writeOne(key, op, deadline()))
         .thenApply(r -> new PutResponse(r.header(), r.putResponse(0).prevKv()));
-  }
-
-  @Override
-  public CompletableFuture<DeleteResponse> delete(ByteSequence key) {
-    return delete(key, DeleteOption.DEFAULT);
   }
 
   @Override
