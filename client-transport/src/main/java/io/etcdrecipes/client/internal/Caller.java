@@ -135,14 +135,17 @@ public final class Caller {
           failure = e;
         }
       }
+      if (failure != null) {
+        failure = toPublic(failure);
+      }
+      // recorded before the caller hears the outcome: whoever has seen a call end also sees it counted
+      if (metrics != null) {
+        metrics.record(method, failure, System.nanoTime() - start);
+      }
       if (failure == null) {
         out.complete(value);
       } else {
-        failure = toPublic(failure);
         out.completeExceptionally(failure);
-      }
-      if (metrics != null) {
-        metrics.record(method, failure, System.nanoTime() - start);
       }
     }
   }
