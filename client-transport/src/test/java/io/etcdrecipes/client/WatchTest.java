@@ -483,6 +483,7 @@ class WatchTest {
 
   @Test
   void aBlockedListenerDoesNotHoldUpOtherWatchesOnTheStream() throws Exception {
+    long serverWatchers = ServerMetrics.sum(etcd.members(), "etcd_debugging_mvcc_watcher_total");
     try (EtcdClient client = client(etcd.endpoints())) {
       java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
       java.util.concurrent.CountDownLatch blocked = new java.util.concurrent.CountDownLatch(1);
@@ -519,6 +520,9 @@ class WatchTest {
         release.countDown();
       }
     }
+    // the server drops our watchers asynchronously: leave it as we found it for the tests that count them
+    await().atMost(WAIT).until(() -> ServerMetrics.sum(etcd.members(), "etcd_debugging_mvcc_watcher_total")
+        == serverWatchers);
   }
 
   @Test
