@@ -89,9 +89,9 @@ import java.util.concurrent.TimeoutException;
  *       itself and its leasing key (both watches are created before the acquire transaction, so the server
  *       sends their events at once, not from its 100 ms catch-up loop) and gives the key up on any event that
  *       is not its own guarded write. So a plain write is seen by every read of this client that starts after
- *       the write's watch event reached this client (the watch delivery delay: under 10 ms on a loaded local
- *       test machine, measured in {@code LeasingHistoryTest}; not bounded in time when the network between
- *       this client and etcd stalls). In that window a cached read may return the value the plain write
+ *       the write's watch event reached this client and its callback ran (the watch delivery delay: usually
+ *       under 10 ms on a loaded local test machine, once 57 ms there, measured in {@code LeasingHistoryTest};
+ *       not bounded in time when the network between this client and etcd stalls). In that window a cached read may return the value the plain write
  *       replaced.</li>
  *   <li><b>Always:</b> reads through one LeasingKV never go back in time: a read never returns an older
  *       value of a key than a read or write of that key through the same LeasingKV that completed before it
