@@ -13,9 +13,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
@@ -40,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * log file (stdout and stderr go to the file, never to a pipe) under {@code /tmp/etcd-recipes-testkit/clusters/ID}.
  * {@link #start()} returns once every member answers {@code GET /health} with {@code "health":"true"}, which in
  * etcd 3.4 means it sees a leader.
+ *
+ * <h2>etcd versions</h2>
+ * {@link #version()} (and, before any cluster exists, {@link #binaryVersion()}) tell which etcd the members run, from
+ * {@code etcd --version}, so tests can expect what that version does. With the system property
+ * {@value #EXPECTED_VERSION_PROPERTY} set to a version line ({@code 3.5}), {@link #start()} refuses a binary of any
+ * other line: a test pass meant for one etcd version cannot silently run on another.
  *
  * <h2>No etcd outlives the run</h2>
  * {@link #close()}; a shutdown hook that closes every cluster the JVM still has open; a per-JVM {@code sh}
@@ -70,6 +78,12 @@ import org.slf4j.LoggerFactory;
 public final class EtcdCluster implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EtcdCluster.class);
     private static final int START_ATTEMPTS = 3;
+    /**
+     * System property: the etcd version line ({@code "3.5"}) the tests of this JVM are meant to run on; set by the
+     * build's etcd 3.5 test pass. When set, {@link #start()} fails for a binary of another line.
+     */
+    public static final String EXPECTED_VERSION_PROPERTY = "etcd.expected.version";
+    private static final Map<Path, EtcdVersion> VERSIONS = new ConcurrentHashMap<>();
 
     private final Config config;
     private final String id;
@@ -81,6 +95,7 @@ public final class EtcdCluster implements AutoCloseable {
     private volatile List<EtcdMember> members = List.of();
     private volatile boolean started;
     private volatile Path etcdBinary;
+    private volatile EtcdVersion version;
     private volatile String setpriv;
     private boolean chainCreated;
     private volatile java.net.http.HttpClient http;
@@ -121,6 +136,8 @@ public final class EtcdCluster implements AutoCloseable {
         long t0 = System.nanoTime();
         Registry.initOnce();
         etcdBinary = resolveEtcdBinary(config.etcdBinary);
+        version = binaryVersion(etcdBinary);
+        checkExpectedVersion(etcdBinary, version);
         setpriv = Procs.currentUid() == 0 ? Procs.which("setpriv").map(Path::toString).orElse(null) : null;
         Registry.addShutdownAction(shutdownAction);
         try {
@@ -155,7 +172,7 @@ public final class EtcdCluster implements AutoCloseable {
             close();
             throw e;
         }
-        log.info("etcd cluster {} started: {} member(s) in {} ms, endpoints {}", id, config.members,
+        log.info("etcd cluster {} started: {} member(s) of etcd {} in {} ms, endpoints {}", id, config.members, version,
                 (System.nanoTime() - t0) / 1_000_000, endpoints());
         return this;
     }
@@ -272,6 +289,44 @@ public final class EtcdCluster implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ accessors
+
+    /**
+     * The version of etcd this cluster runs (its binary's {@code etcd --version}); before {@link #start()}, that of
+     * the binary it will run.
+     */
+    public EtcdVersion version() {
+        EtcdVersion v = version;
+        return v != null ? v : binaryVersion(resolveEtcdBinary(config.etcdBinary));
+    }
+
+    /** The version of the etcd binary clusters run by default: {@code $ETCD_BINARY}, else {@code etcd} on {@code PATH}. */
+    public static EtcdVersion binaryVersion() {
+        return binaryVersion(resolveEtcdBinary(null));
+    }
+
+    /**
+     * The version {@code binary --version} reports ({@code etcd Version: 3.5.30}); run once per binary and JVM.
+     *
+     * @throws EtcdClusterException if the binary cannot be run or says no version
+     */
+    public static EtcdVersion binaryVersion(Path binary) {
+        return VERSIONS.computeIfAbsent(binary.toAbsolutePath(), b -> {
+            Procs.Result r = Procs.run(Duration.ofSeconds(20), b.toString(), "--version");
+            return EtcdVersion.fromVersionOutput(r.output()).orElseThrow(() -> new EtcdClusterException(
+                    "cannot tell the version of " + b + ": `" + b + " --version` exited with " + r.exitCode()
+                            + " and printed: " + r.output()));
+        });
+    }
+
+    private static void checkExpectedVersion(Path binary, EtcdVersion v) {
+        String expected = System.getProperty(EXPECTED_VERSION_PROPERTY, "").trim();
+        if (expected.isEmpty()) return;
+        if (!(v.toString() + ".").startsWith(expected + ".")) {
+            throw new EtcdClusterException("this test run expects etcd " + expected + " (system property "
+                    + EXPECTED_VERSION_PROPERTY + "), but " + binary + " is etcd " + v
+                    + " (set ETCD_BINARY to an etcd " + expected + " binary)");
+        }
+    }
 
     /** A random 8-hex-digit id, used in the data dir, the iptables chain name and the log. */
     public String id() {
