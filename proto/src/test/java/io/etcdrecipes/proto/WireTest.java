@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.google.protobuf.ByteString;
 import io.etcdrecipes.proto.etcdserverpb.AuthGrpc;
 import io.etcdrecipes.proto.etcdserverpb.AuthStatusRequest;
+import io.etcdrecipes.proto.etcdserverpb.AuthStatusResponse;
 import io.etcdrecipes.proto.etcdserverpb.ClusterGrpc;
 import io.etcdrecipes.proto.etcdserverpb.Compare;
 import io.etcdrecipes.proto.etcdserverpb.CompactionRequest;
@@ -14,6 +15,7 @@ import io.etcdrecipes.proto.etcdserverpb.CompactionResponse;
 import io.etcdrecipes.proto.etcdserverpb.DeleteRangeRequest;
 import io.etcdrecipes.proto.etcdserverpb.DeleteRangeResponse;
 import io.etcdrecipes.proto.etcdserverpb.DowngradeRequest;
+import io.etcdrecipes.proto.etcdserverpb.DowngradeResponse;
 import io.etcdrecipes.proto.etcdserverpb.KVGrpc;
 import io.etcdrecipes.proto.etcdserverpb.LeaseGrantRequest;
 import io.etcdrecipes.proto.etcdserverpb.LeaseGrantResponse;
@@ -62,11 +64,13 @@ import io.etcdrecipes.proto.v3lockpb.LockResponse;
 import io.etcdrecipes.proto.v3lockpb.UnlockRequest;
 import io.etcdrecipes.proto.v3lockpb.UnlockResponse;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.EtcdVersion;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -83,21 +87,25 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class WireTest {
 
   /**
-   * The expectations below are etcd 3.4's (3.5 RPCs unimplemented, 3.6 fields unset); the exact version is the
-   * one the binary the testkit runs reports.
+   * The expectations below are those of etcd 3.4 and 3.5 (RPCs 3.5 added are unimplemented on 3.4 and answer on 3.5;
+   * fields 3.6 added are unset): the build runs this test on both (docs/test-matrix.md).
    */
-  private static final String EXPECTED_SERVER_LINE = "3.4.";
+  private static final List<String> KNOWN_SERVER_LINES = List.of("3.4", "3.5");
   private static final long DEADLINE_SECONDS = 10;
 
   @RegisterExtension
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).build();
 
   private static ManagedChannel channel;
+  /** What the etcd binary the testkit runs says it is. */
+  private static EtcdVersion version;
   /** Every key of this run lives under this prefix. */
   private static final String PREFIX = "/wiretest-" + UUID.randomUUID() + "/";
 
   @BeforeAll
   static void connect() {
+    version = etcd.cluster().version();
+    assertThat(version.line()).as("etcd %s: review this test's expectations for it", version).isIn(KNOWN_SERVER_LINES);
     channel = ManagedChannelBuilder.forTarget("127.0.0.1:" + etcd.cluster().member(0).clientPort())
         .usePlaintext()
         .build();
@@ -130,6 +138,10 @@ class WireTest {
 
   private static LockGrpc.LockBlockingStub lock() {
     return LockGrpc.newBlockingStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  private static AuthGrpc.AuthBlockingStub auth() {
+    return AuthGrpc.newBlockingStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   private static ElectionGrpc.ElectionBlockingStub election() {
@@ -445,7 +457,7 @@ class WireTest {
   void statusOfTheOneMember() {
     StatusResponse s = status();
     assertHeader(s.getHeader());
-    assertThat(s.getVersion()).isEqualTo(binaryVersion()).startsWith(EXPECTED_SERVER_LINE);
+    assertThat(s.getVersion()).isEqualTo(version.toString());
     assertThat(s.getLeader()).isEqualTo(s.getHeader().getMemberId());
     assertThat(s.getRaftIndex()).isPositive();
     assertThat(s.getRaftTerm()).isPositive().isEqualTo(s.getHeader().getRaftTerm());
@@ -454,33 +466,23 @@ class WireTest {
     assertThat(s.getDbSizeInUse()).isPositive().isLessThanOrEqualTo(s.getDbSize());
     assertThat(s.getErrorsList()).isEmpty();
     assertThat(s.getIsLearner()).isFalse();
-    // Fields etcd 3.6 added: a 3.4 server leaves them unset.
+    // Fields etcd 3.6 added: 3.4 and 3.5 servers leave them unset.
     assertThat(s.getStorageVersion()).isEmpty();
     assertThat(s.getDbSizeQuota()).isZero();
     assertThat(s.hasDowngradeInfo()).isFalse();
   }
 
-  /** What {@code etcd --version} says of the binary the testkit runs ({@code ETCD_BINARY} or etcd on PATH). */
-  private static String binaryVersion() {
-    String binary = System.getenv().getOrDefault("ETCD_BINARY", "etcd");
-    try {
-      Process p = new ProcessBuilder(binary, "--version").redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("etcd Version: (\\S+)").matcher(out);
-      assertThat(m.find()).as("etcd --version output: %s", out).isTrue();
-      return m.group(1);
-    } catch (java.io.IOException e) {
-      throw new AssertionError("cannot run " + binary + " --version", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
+  /** RPCs etcd 3.5 added (Maintenance.Downgrade, Auth.AuthStatus): 3.4 does not know them, 3.5 answers. */
+  @Test
+  void rpcsAddedInEtcd35() {
+    if (version.isAtLeast(3, 5)) {
+      rpcsAddedInEtcd35Answer();
+    } else {
+      rpcsAddedInEtcd35AreUnimplemented();
     }
   }
 
-  /** RPCs etcd 3.5 added are unknown to a 3.4 server: it answers UNIMPLEMENTED. */
-  @Test
-  void rpcsNewerThanTheServerAreUnimplemented() {
+  private static void rpcsAddedInEtcd35AreUnimplemented() {
     StatusRuntimeException downgrade = catchThrowableOfType(StatusRuntimeException.class,
         () -> maintenance().downgrade(DowngradeRequest.newBuilder()
             .setAction(DowngradeRequest.DowngradeAction.VALIDATE).setVersion("3.3").build()));
@@ -490,11 +492,33 @@ class WireTest {
         .isEqualTo("unknown method Downgrade for service etcdserverpb.Maintenance");
 
     StatusRuntimeException authStatus = catchThrowableOfType(StatusRuntimeException.class,
-        () -> AuthGrpc.newBlockingStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
-            .authStatus(AuthStatusRequest.getDefaultInstance()));
+        () -> auth().authStatus(AuthStatusRequest.getDefaultInstance()));
     assertThat(authStatus.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
     assertThat(authStatus.getStatus().getDescription())
         .isEqualTo("unknown method AuthStatus for service etcdserverpb.Auth");
+  }
+
+  private static void rpcsAddedInEtcd35Answer() {
+    // VALIDATE only checks a downgrade: to the previous minor version it is allowed, and the answer carries the
+    // cluster version (major.minor.0); nothing changes.
+    String previousMinor = version.major() + "." + (version.minor() - 1);
+    DowngradeResponse validated = maintenance().downgrade(DowngradeRequest.newBuilder()
+        .setAction(DowngradeRequest.DowngradeAction.VALIDATE).setVersion(previousMinor).build());
+    assertHeader(validated.getHeader());
+    assertThat(validated.getVersion()).isEqualTo(version.line() + ".0");
+    // Two minor versions down is not a downgrade etcd does.
+    StatusRuntimeException tooFar = catchThrowableOfType(StatusRuntimeException.class,
+        () -> maintenance().downgrade(DowngradeRequest.newBuilder()
+            .setAction(DowngradeRequest.DowngradeAction.VALIDATE)
+            .setVersion(version.major() + "." + (version.minor() - 2)).build()));
+    assertThat(tooFar.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(tooFar.getStatus().getDescription()).isEqualTo("etcdserver: invalid downgrade target version");
+    assertThat(status().hasDowngradeInfo()).as("VALIDATE starts no downgrade").isFalse();
+
+    AuthStatusResponse authStatus = auth().authStatus(AuthStatusRequest.getDefaultInstance());
+    assertHeader(authStatus.getHeader());
+    assertThat(authStatus.getEnabled()).as("auth is off in this cluster").isFalse();
+    assertThat(authStatus.getAuthRevision()).isPositive();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -523,7 +547,7 @@ class WireTest {
           () -> LockGrpc.newBlockingStub(channel).withDeadlineAfter(500, TimeUnit.MILLISECONDS)
               .lock(LockRequest.newBuilder().setName(bytes(name)).setLease(contender).build()));
       // the same deadline runs out on both sides: ours (DEADLINE_EXCEEDED) or the server's context, whose Go
-      // error etcd 3.4 returns as is (UNKNOWN "context deadline exceeded"), whichever fires first
+      // error etcd 3.4 and 3.5 return as is (UNKNOWN "context deadline exceeded"), whichever fires first
       if (blocked.getStatus().getCode() != Status.Code.DEADLINE_EXCEEDED) {
         assertThat(blocked.getStatus().getCode()).isEqualTo(Status.Code.UNKNOWN);
         assertThat(blocked.getStatus().getDescription()).contains("deadline exceeded");
@@ -571,7 +595,7 @@ class WireTest {
 
       StatusRuntimeException none = catchThrowableOfType(StatusRuntimeException.class,
           () -> election().leader(LeaderRequest.newBuilder().setName(name).build()));
-      // etcd 3.4 returns the Go error as is, so gRPC reports it as UNKNOWN with the Go message.
+      // etcd 3.4 and 3.5 return the Go error as is, so gRPC reports it as UNKNOWN with the Go message.
       assertThat(none.getStatus().getCode()).isEqualTo(Status.Code.UNKNOWN);
       assertThat(none.getStatus().getDescription()).isEqualTo("election: no leader");
     } finally {
