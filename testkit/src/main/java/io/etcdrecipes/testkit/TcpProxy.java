@@ -25,9 +25,12 @@ import org.slf4j.LoggerFactory;
  * <p>One accept thread plus two daemon threads per connection, all named {@code etcd-proxy-<port>...}.
  * Faults apply to new and existing connections alike:
  * <ul>
- *   <li>{@link #latency(Duration)}: every chunk read is held that long before it is written on, in each direction;</li>
+ *   <li>{@link #latency(Duration)}: every chunk read is held that long before it is written on, in each direction;
+ *       {@link #latency(Direction, Duration)} in one direction only;</li>
  *   <li>{@link #blackhole()}: connections are still accepted, but nothing is forwarded either way (bytes already in
- *       flight are held, like packets lost in the network, and flow again after {@link #heal()});</li>
+ *       flight are held, like packets lost in the network, and flow again after {@link #heal()});
+ *       {@link #blackhole(Direction)} cuts one direction only (e.g. requests lost, answers in flight still
+ *       delivered);</li>
  *   <li>{@link #reset()}: every current connection is closed with a TCP RST on both sides; new ones are accepted;</li>
  *   <li>{@link #heal()}: normal forwarding, no latency.</li>
  * </ul>
@@ -43,9 +46,19 @@ public final class TcpProxy implements AutoCloseable {
     private final int port;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final Object stateLock = new Object();
-    private volatile long latencyNanos;
-    private volatile boolean blackholed;
+    private volatile long latencyToServerNanos;
+    private volatile long latencyToClientNanos;
+    private volatile boolean blackholedToServer;
+    private volatile boolean blackholedToClient;
     private volatile boolean closed;
+
+    /** Which way bytes flow through the proxy. */
+    public enum Direction {
+        /** From the client to the etcd member (requests). */
+        TO_SERVER,
+        /** From the etcd member to the client (answers, events). */
+        TO_CLIENT
+    }
 
     /** Starts a proxy on a free loopback port that forwards to {@code targetHost:targetPort}. */
     public TcpProxy(String targetHost, int targetPort) {
@@ -82,16 +95,52 @@ public final class TcpProxy implements AutoCloseable {
 
     /** Adds {@code delay} before each chunk is forwarded, in each direction. {@code Duration.ZERO} removes it. */
     public TcpProxy latency(Duration delay) {
-        if (delay.isNegative()) throw new IllegalArgumentException("negative latency: " + delay);
-        latencyNanos = delay.toNanos();
+        checkLatency(delay);
+        latencyToServerNanos = delay.toNanos();
+        latencyToClientNanos = delay.toNanos();
         log.info("Proxy {} -> {}: latency {} ms", port, targetPort, delay.toMillis());
         return this;
     }
 
+    /** Adds {@code delay} before each chunk is forwarded in {@code direction} only; the other keeps its own. */
+    public TcpProxy latency(Direction direction, Duration delay) {
+        Objects.requireNonNull(direction, "direction");
+        checkLatency(delay);
+        if (direction == Direction.TO_SERVER) {
+            latencyToServerNanos = delay.toNanos();
+        } else {
+            latencyToClientNanos = delay.toNanos();
+        }
+        log.info("Proxy {} -> {}: latency {} ms {}", port, targetPort, delay.toMillis(), direction);
+        return this;
+    }
+
+    private static void checkLatency(Duration delay) {
+        Objects.requireNonNull(delay, "delay");
+        if (delay.isNegative()) throw new IllegalArgumentException("negative latency: " + delay);
+    }
+
     /** Accepts connections but forwards nothing, on new and existing connections, until {@link #heal()}. */
     public TcpProxy blackhole() {
-        blackholed = true;
+        blackholedToServer = true;
+        blackholedToClient = true;
         log.info("Proxy {} -> {}: blackhole", port, targetPort);
+        return this;
+    }
+
+    /**
+     * Forwards nothing in {@code direction} (held, as by {@link #blackhole()}) until {@link #heal()}; the other
+     * direction keeps flowing, so answers already on their way still arrive after requests stopped reaching the
+     * server.
+     */
+    public TcpProxy blackhole(Direction direction) {
+        Objects.requireNonNull(direction, "direction");
+        if (direction == Direction.TO_SERVER) {
+            blackholedToServer = true;
+        } else {
+            blackholedToClient = true;
+        }
+        log.info("Proxy {} -> {}: blackhole {}", port, targetPort, direction);
         return this;
     }
 
@@ -106,24 +155,28 @@ public final class TcpProxy implements AutoCloseable {
         return this;
     }
 
-    /** Back to normal: no blackhole, no latency. */
+    /** Back to normal: no blackhole, no latency, in both directions. */
     public TcpProxy heal() {
-        boolean faulty = blackholed || latencyNanos != 0;
-        latencyNanos = 0;
+        boolean faulty = isBlackholed() || latencyToServerNanos != 0 || latencyToClientNanos != 0;
+        latencyToServerNanos = 0;
+        latencyToClientNanos = 0;
         synchronized (stateLock) {
-            blackholed = false;
+            blackholedToServer = false;
+            blackholedToClient = false;
             stateLock.notifyAll();
         }
         if (faulty) log.info("Proxy {} -> {}: healed", port, targetPort);
         return this;
     }
 
+    /** Whether either direction is blackholed. */
     public boolean isBlackholed() {
-        return blackholed;
+        return blackholedToServer || blackholedToClient;
     }
 
+    /** The latency added, the larger of the two directions' when they differ. */
     public Duration currentLatency() {
-        return Duration.ofNanos(latencyNanos);
+        return Duration.ofNanos(Math.max(latencyToServerNanos, latencyToClientNanos));
     }
 
     /** The number of client connections currently open through this proxy. */
@@ -150,8 +203,11 @@ public final class TcpProxy implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "TcpProxy[127.0.0.1:" + port + " -> " + targetHost + ":" + targetPort + (blackholed ? ", blackholed" : "")
-                + (latencyNanos > 0 ? ", latency " + TimeUnit.NANOSECONDS.toMillis(latencyNanos) + " ms" : "") + "]";
+        return "TcpProxy[127.0.0.1:" + port + " -> " + targetHost + ":" + targetPort
+                + (blackholedToServer ? ", blackholed to server" : "") + (blackholedToClient ? ", blackholed to client" : "")
+                + (latencyToServerNanos > 0 ? ", latency to server " + TimeUnit.NANOSECONDS.toMillis(latencyToServerNanos) + " ms" : "")
+                + (latencyToClientNanos > 0 ? ", latency to client " + TimeUnit.NANOSECONDS.toMillis(latencyToClientNanos) + " ms" : "")
+                + "]";
     }
 
     private void acceptLoop() {
@@ -184,10 +240,10 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
-    /** Blocks while blackholed; returns false once closed. */
-    private boolean awaitForwarding(Connection c) throws InterruptedException {
+    /** Blocks while {@code direction} is blackholed; returns false once closed. */
+    private boolean awaitForwarding(Connection c, Direction direction) throws InterruptedException {
         synchronized (stateLock) {
-            while (blackholed && !closed && !c.done) {
+            while ((direction == Direction.TO_SERVER ? blackholedToServer : blackholedToClient) && !closed && !c.done) {
                 stateLock.wait(100);
             }
         }
@@ -207,15 +263,15 @@ public final class TcpProxy implements AutoCloseable {
 
         void start() {
             String name = "etcd-proxy-" + port + "-" + client.getPort();
-            Thread up = new Thread(() -> pump(client, upstream), name + "-up");
-            Thread down = new Thread(() -> pump(upstream, client), name + "-down");
+            Thread up = new Thread(() -> pump(client, upstream, Direction.TO_SERVER), name + "-up");
+            Thread down = new Thread(() -> pump(upstream, client, Direction.TO_CLIENT), name + "-down");
             up.setDaemon(true);
             down.setDaemon(true);
             up.start();
             down.start();
         }
 
-        private void pump(Socket from, Socket to) {
+        private void pump(Socket from, Socket to, Direction direction) {
             byte[] buf = new byte[CHUNK];
             try {
                 InputStream in = from.getInputStream();
@@ -231,10 +287,10 @@ public final class TcpProxy implements AutoCloseable {
                         }
                         break;
                     }
-                    if (!awaitForwarding(this)) break;
-                    long delay = latencyNanos;
+                    if (!awaitForwarding(this, direction)) break;
+                    long delay = direction == Direction.TO_SERVER ? latencyToServerNanos : latencyToClientNanos;
                     if (delay > 0) TimeUnit.NANOSECONDS.sleep(delay); // the injected latency itself
-                    if (!awaitForwarding(this)) break;
+                    if (!awaitForwarding(this, direction)) break;
                     out.write(buf, 0, n);
                     out.flush();
                 }

@@ -94,6 +94,39 @@ class TcpProxyTest {
         assertThat(proxy.currentLatency()).isZero();
     }
 
+    @Test
+    void oneWayBlackholeLosesRequestsButDeliversAnswersInFlight() throws Exception {
+        EtcdMember m = etcd.member(0);
+        TcpProxy proxy = m.proxy();
+        try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+            s.setSoTimeout(2000);
+            assertThat(roundTrip(s)).startsWith("HTTP/1.1 200");
+
+            // a write whose answer is held on its way back; once the server has applied it, requests are cut
+            proxy.latency(TcpProxy.Direction.TO_CLIENT, Duration.ofMillis(1500));
+            String body = "{\"key\":\"b25ld2F5\",\"value\":\"MQ==\"}"; // oneway = 1
+            OutputStream out = s.getOutputStream();
+            out.write(("POST /v3/kv/put HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            await().atMost(Duration.ofSeconds(2)).until(() -> EtcdHttp.get(m.clientEndpoint(), "oneway", false).isPresent());
+            proxy.blackhole(TcpProxy.Direction.TO_SERVER);
+            assertThat(proxy.isBlackholed()).isTrue();
+            s.setSoTimeout(5000);
+            assertThat(readResponse(s.getInputStream())).startsWith("HTTP/1.1 200");
+
+            // requests sent now never arrive
+            proxy.latency(TcpProxy.Direction.TO_CLIENT, Duration.ZERO);
+            s.setSoTimeout(800);
+            sendHealthRequest(s);
+            assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(SocketTimeoutException.class);
+
+            proxy.heal();
+            s.setSoTimeout(2000);
+            assertThat(readResponse(s.getInputStream())).startsWith("HTTP/1.1 200");
+        }
+    }
+
     private static String roundTrip(Socket s) throws IOException {
         sendHealthRequest(s);
         return readResponse(s.getInputStream());
