@@ -6,18 +6,12 @@ import static org.awaitility.Awaitility.await;
 import io.etcdrecipes.testkit.internal.Iptables;
 import io.etcdrecipes.testkit.internal.Procs;
 import io.etcdrecipes.testkit.internal.Registry;
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class CleanupTest {
 
@@ -77,39 +71,19 @@ class CleanupTest {
     }
 
     @Test
-    void watchdogKillsTheEtcdOfASigkilledJvm(@TempDir Path tmp) throws Exception {
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        File childLog = tmp.resolve("child.log").toFile();
-        Process child = new ProcessBuilder(java.toString(), "-cp", classpath, OrphanChild.class.getName())
-                .redirectError(childLog)
-                .start();
-        try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-            CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return out.readLine();
-                } catch (java.io.IOException e) {
-                    return null;
-                }
-            });
-            String line = ready.get(40, TimeUnit.SECONDS);
-            assertThat(line).as("child output; its log: %s", Files.exists(childLog.toPath()) ? Files.readString(childLog.toPath()) : "")
-                    .startsWith("READY ");
-            String[] parts = line.split(" ");
+    void watchdogKillsTheEtcdOfASigkilledJvm() {
+        try (ChildJvm child = ChildJvm.start(OrphanChild.class)) {
+            String[] parts = child.awaitLine("READY ", Timing.seconds(40)).split(" ");
             long etcdPid = Long.parseLong(parts[1]);
             Path clusterDir = Path.of(parts[2]);
             long etcdStart = Procs.startTicks(etcdPid).orElseThrow();
             assertThat(Procs.isSameProcessAlive(etcdPid, etcdStart)).isTrue();
 
-            child.destroyForcibly(); // SIGKILL: no shutdown hook runs
-            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            child.kill(); // SIGKILL to the JVM alone: no shutdown hook runs, its etcd is orphaned
             long t0 = System.nanoTime();
             await().atMost(Duration.ofSeconds(10)).until(() -> !Procs.isSameProcessAlive(etcdPid, etcdStart));
             System.out.println("watchdog killed the orphaned etcd " + (System.nanoTime() - t0) / 1_000_000 + " ms after the JVM died");
             await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(clusterDir));
-        } finally {
-            child.destroyForcibly();
         }
     }
 }
