@@ -1,23 +1,18 @@
 package io.etcdrecipes.client;
 
+import io.etcdrecipes.testkit.Timing;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 
-/** Waiting on futures in tests, bounded. */
+/**
+ * What {@code AuthTest} and {@code TlsTest} still call {@code Futures.failure(f)}: a delegate to the testkit's
+ * {@link io.etcdrecipes.testkit.Futures} (with the 20 s they were written with), which every other test uses
+ * directly. Remove once those tests import it.
+ */
 final class Futures {
 
   private Futures() {}
 
-  /** The exception {@code f} fails with (within 20 s); an AssertionError when it succeeds. */
   static Throwable failure(CompletableFuture<?> f) {
-    try {
-      f.get(20, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      return e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-    throw new AssertionError("expected the call to fail");
+    return io.etcdrecipes.testkit.Futures.failure(f, Timing.seconds(20));
   }
 }

@@ -1,11 +1,13 @@
 package io.etcdrecipes.client;
 
+import static io.etcdrecipes.testkit.Futures.failure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.client.internal.LeaseImpl;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -14,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,7 +28,7 @@ class LeaseTest {
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(3).fastElections()
       .unsafeNoFsync(true).build();
 
-  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final Duration WAIT = Timing.seconds(30);
 
   private static EtcdClient client(String endpoints) {
     return EtcdClient.builder().endpoints(endpoints).callTimeout(Duration.ofSeconds(5)).build();
@@ -68,17 +69,6 @@ class LeaseTest {
     }
   }
 
-  private static Throwable failure(CompletableFuture<?> f) throws InterruptedException {
-    try {
-      f.get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      return e.getCause();
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new AssertionError("not completed in 30 s", e);
-    }
-    throw new AssertionError("completed normally");
-  }
-
   private static long openKeepAliveStreams() {
     return ServerMetrics.openStreams(etcd.members(), "LeaseKeepAlive");
   }
@@ -106,7 +96,7 @@ class LeaseTest {
       assertThat(client.lease().timeToLive(g.id(), true).get(10, TimeUnit.SECONDS).ttl()).isEqualTo(-1);
       assertThat(client.kv().get(ByteSequence.of("lease/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs()).isEmpty();
       assertThat(client.lease().leases().get(10, TimeUnit.SECONDS)).doesNotContain(g.id());
-      assertThat(failure(client.lease().revoke(g.id()))).isInstanceOf(LeaseNotFoundException.class);
+      assertThat(failure(client.lease().revoke(g.id()), WAIT)).isInstanceOf(LeaseNotFoundException.class);
     }
   }
 
@@ -116,7 +106,7 @@ class LeaseTest {
       long id = 0x7e57_1d00_0000_0001L;
       LeaseGrantResponse g = client.lease().grant(10, id).get(10, TimeUnit.SECONDS);
       assertThat(g.id()).isEqualTo(id);
-      Throwable again = failure(client.lease().grant(10, id));
+      Throwable again = failure(client.lease().grant(10, id), WAIT);
       assertThat(again).isInstanceOf(EtcdException.class);
       assertThat(((EtcdException) again).serverError()).isEqualTo(ServerError.LEASE_EXISTS);
       client.lease().revoke(id).get(10, TimeUnit.SECONDS);
@@ -128,11 +118,11 @@ class LeaseTest {
     try (EtcdClient client = client(etcd.endpoints())) {
       long before = ServerMetrics.sum(etcd.members(), "grpc_server_started_total", "grpc_method=\"LeaseGrant\"");
       for (long ttl : new long[] {0, -1, Long.MIN_VALUE}) {
-        Throwable t = failure(client.lease().grant(ttl));
+        Throwable t = failure(client.lease().grant(ttl), WAIT);
         assertThat(t).isInstanceOf(IllegalArgumentException.class)
             .hasMessageContaining("TTL").hasMessageContaining(Long.toString(ttl)).hasMessageContaining("nothing was sent");
       }
-      assertThat(failure(client.lease().grant(5, -7))).isInstanceOf(IllegalArgumentException.class);
+      assertThat(failure(client.lease().grant(5, -7), WAIT)).isInstanceOf(IllegalArgumentException.class);
       assertThat(ServerMetrics.sum(etcd.members(), "grpc_server_started_total", "grpc_method=\"LeaseGrant\""))
           .isEqualTo(before);
     }
@@ -207,7 +197,7 @@ class LeaseTest {
       System.out.println("lease lost " + lostAfterMillis + " ms after the cut: " + rec.lost.get(0));
       assertThat(lostAfterMillis).isLessThanOrEqualTo(TimeUnit.SECONDS.toMillis(ttl) + 1_000);
       assertThat(rec.lost).hasSize(1);
-      assertThat(failure(ka.done())).isSameAs(rec.lost.get(0));
+      assertThat(failure(ka.done(), WAIT)).isSameAs(rec.lost.get(0));
       // The server, asked directly, expired it too.
       await().atMost(WAIT).until(() -> checker.lease().timeToLive(id, false).get(10, TimeUnit.SECONDS).ttl() == -1);
 
@@ -302,7 +292,7 @@ class LeaseTest {
       System.out.println("revoked lease reported lost after " + afterMillis + " ms");
       assertThat(afterMillis).isLessThan(1_200);
       assertThat(rec.lost.get(0)).isInstanceOf(LeaseNotFoundException.class);
-      assertThat(failure(ka.done())).isInstanceOf(LeaseNotFoundException.class);
+      assertThat(failure(ka.done(), WAIT)).isInstanceOf(LeaseNotFoundException.class);
       assertThat(((LeaseImpl) client.lease()).keptAliveCount()).isZero();
     }
   }
@@ -312,7 +302,7 @@ class LeaseTest {
     try (EtcdClient client = client(etcd.endpoints())) {
       Recorder rec = new Recorder();
       KeepAlive ka = client.lease().keepAlive(0x0bad_1ea5eL, rec);
-      assertThat(failure(ka.done())).isInstanceOf(LeaseNotFoundException.class);
+      assertThat(failure(ka.done(), WAIT)).isInstanceOf(LeaseNotFoundException.class);
       assertThat(rec.lost).hasSize(1);
       assertThat(rec.renewals).isEmpty();
     }
@@ -336,7 +326,7 @@ class LeaseTest {
           assertThat(thread).doesNotContain("grpc").doesNotContain("etcd-client-io");
         }
         assertThat(openKeepAliveStreams()).isEqualTo(1);
-        assertThat(failure(client.lease().keepAliveOnce(0x0bad_1ea5eL))).isInstanceOf(LeaseNotFoundException.class);
+        assertThat(failure(client.lease().keepAliveOnce(0x0bad_1ea5eL), WAIT)).isInstanceOf(LeaseNotFoundException.class);
         assertThat(rec.lost).isEmpty();
       }
     }

@@ -1,5 +1,6 @@
 package io.etcdrecipes.client;
 
+import static io.etcdrecipes.testkit.Futures.failure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -7,6 +8,7 @@ import io.etcdrecipes.client.internal.WatchImpl;
 import io.etcdrecipes.testkit.EtcdCluster;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -19,7 +21,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,7 +39,7 @@ class WatchTest {
   static final EtcdClusterExtension small = EtcdClusterExtension.builder().members(1).unsafeNoFsync(true)
       .flag("--max-request-bytes", "1048576").build();
 
-  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final Duration WAIT = Timing.seconds(30);
 
   private static EtcdClient client(String endpoints) {
     return EtcdClient.builder().endpoints(endpoints).callTimeout(Duration.ofSeconds(5)).build();
@@ -267,7 +268,7 @@ class WatchTest {
 
       Recorder rec = new Recorder();
       Watcher w = client.watch().watch(bs("compacted/a"), WatchOption.builder().revision(first).build(), rec);
-      Throwable t = awaitFailure(w.done());
+      Throwable t = failure(w.done(), WAIT);
       assertThat(t).isInstanceOf(CompactedException.class);
       assertThat(((CompactedException) t).compactRevision()).isEqualTo(compactAt);
       await().atMost(WAIT).until(() -> rec.errors.size() == 1);
@@ -301,24 +302,13 @@ class WatchTest {
       assertThat(w.nextRevision()).isLessThanOrEqualTo(missed);
       m.proxy().heal();
 
-      Throwable t = awaitFailure(w.done());
+      Throwable t = failure(w.done(), WAIT);
       assertThat(t).isInstanceOf(CompactedException.class);
       assertThat(((CompactedException) t).compactRevision()).isEqualTo(compactAt);
       assertThat(rec.events).hasSize(1);
     } finally {
       m.proxy().heal();
     }
-  }
-
-  private static Throwable awaitFailure(CompletableFuture<?> f) throws InterruptedException {
-    try {
-      f.get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      return e.getCause();
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new AssertionError("the watch did not end in 30 s", e);
-    }
-    throw new AssertionError("the watch ended normally");
   }
 
   // ------------------------------------------------------------------ fragments
@@ -562,7 +552,7 @@ class WatchTest {
       w = client.watch().watch(bs("closing/"), WatchOption.prefix(), rec);
       w.created().get(10, TimeUnit.SECONDS);
     }
-    assertThat(awaitFailure(w.done())).isInstanceOf(ClosedClientException.class);
+    assertThat(failure(w.done(), WAIT)).isInstanceOf(ClosedClientException.class);
   }
 
   @Test
