@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.testkit.ChildJvm;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.Etcdctl;
+import io.etcdrecipes.testkit.Timing;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.NameResolver;
@@ -18,11 +21,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 /** Service discovery end to end: two server processes, a resolver-fed channel, a killed server, Go's JSON. */
@@ -41,37 +39,19 @@ class NamingTest {
       .unsafeNoFsync(true).build();
 
   private static final long TTL_SECONDS = 2;
-  private final List<Process> servers = new ArrayList<>();
+  private final List<ChildJvm> servers = new ArrayList<>();
 
   @AfterEach
   void killServers() {
-    servers.forEach(Process::destroyForcibly);
+    servers.forEach(ChildJvm::close);
   }
 
-  private Process startServer(String name, String target) throws Exception {
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", cp, EchoServer.class.getName(), name, target, etcd.endpoints(), Long.toString(TTL_SECONDS))
-        .redirectErrorStream(true).start();
-    servers.add(p);
-    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    AtomicReference<String> ready = new AtomicReference<>();
-    Thread reader = new Thread(() -> {
-      try {
-        for (String line; (line = out.readLine()) != null; ) {
-          if (line.startsWith("READY ")) {
-            ready.set(line.substring(6));
-          }
-        }
-      } catch (Exception ignored) {
-        // the process ended
-      }
-    }, "echo-" + name);
-    reader.setDaemon(true);
-    reader.start();
-    await().atMost(Duration.ofSeconds(30)).until(() -> ready.get() != null || !p.isAlive());
-    assertThat(p.isAlive()).as("server %s started", name).isTrue();
-    return p;
+  private ChildJvm startServer(String name, String target) {
+    ChildJvm server = ChildJvm.builder(EchoServer.class).name("echo-" + name)
+        .args(name, target, etcd.endpoints(), Long.toString(TTL_SECONDS)).start();
+    servers.add(server);
+    server.awaitLine("READY ", Timing.seconds(30));
+    return server;
   }
 
   private static String echo(ManagedChannel channel) {
@@ -81,7 +61,7 @@ class NamingTest {
   @Test
   void aChannelThroughTheResolverBalancesOverLiveServersAndDropsAKilledOne() throws Exception {
     String target = "svc/echo";
-    Process a = startServer("a", target);
+    ChildJvm a = startServer("a", target);
     startServer("b", target);
     try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).build()) {
       EtcdNameResolverProvider provider = new EtcdNameResolverProvider(client);
@@ -106,7 +86,7 @@ class NamingTest {
         resolver.start(recording(results));
         await().atMost(Duration.ofSeconds(5)).until(() -> !results.isEmpty() && results.get(results.size() - 1).size() == 2);
         long killedAt = System.nanoTime();
-        a.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        a.kill();
         await().atMost(Duration.ofSeconds(TTL_SECONDS + 5)).pollInterval(Duration.ofMillis(20))
             .until(() -> results.get(results.size() - 1).size() == 1);
         long goneAfterMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
@@ -127,10 +107,7 @@ class NamingTest {
   void anEntryWrittenByGoAsEtcdctlDoesIsResolvedAndOursIsGosFormat() throws Exception {
     String target = "svc/go";
     String goJson = "{\"Op\":0,\"Addr\":\"127.0.0.1:7001\",\"Metadata\":{\"zone\":\"a\"}}";
-    Process p = new ProcessBuilder("etcdctl", "--endpoints", etcd.endpoints(), "put", target + "/127.0.0.1:7001", goJson)
-        .redirectErrorStream(true).start();
-    assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).isZero();
+    new Etcdctl(etcd.endpoints()).run("put", target + "/127.0.0.1:7001", goJson);
     try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).build()) {
       EndpointManager manager = new EndpointManager(client, target);
       manager.addEndpoint(target + "/127.0.0.1:7002", Endpoint.of("127.0.0.1:7002")).get(10, TimeUnit.SECONDS);

@@ -1,5 +1,6 @@
 package io.etcdrecipes.recipes;
 
+import static io.etcdrecipes.testkit.Futures.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -7,22 +8,17 @@ import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.KeyValue;
+import io.etcdrecipes.testkit.ChildProcess;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.Etcdctl;
+import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The shared mechanics the lock and election recipes will stand on, against Go's own: {@code etcdctl lock} and
@@ -35,7 +31,7 @@ class GoInteropTest {
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
       .members(1).unsafeNoFsync(true).build();
 
-  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final Duration WAIT = Timing.seconds(10);
 
   private final List<AutoCloseable> toClose = new ArrayList<>();
 
@@ -52,27 +48,24 @@ class GoInteropTest {
     return c;
   }
 
-  private Session session(EtcdClient c) {
+  private Session session(EtcdClient c) throws InterruptedException {
     Session s = Session.builder(c).ttl(Duration.ofSeconds(10)).build();
     toClose.add(s);
     return s;
   }
 
-  private GoPeer etcdctl(String... args) throws IOException {
-    GoPeer p = GoPeer.start(etcd.endpoints(), args);
+  /** etcdctl (Go's concurrency package) as a peer; its output is read line by line, and it is killed after the test. */
+  private ChildProcess etcdctl(String... args) {
+    ChildProcess p = new Etcdctl(etcd.endpoints()).start(args);
     toClose.add(p);
     return p;
-  }
-
-  private static <T> T get(CompletableFuture<T> f) throws Exception {
-    return f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   @Test
   void ourContenderQueuesBehindEtcdctlLockAndIsWokenByItsRelease() throws Exception {
     EtcdClient c = client();
-    GoPeer holder = etcdctl("lock", "interop/lock");
-    String goKey = holder.nextLine(WAIT); // etcdctl prints its key once it holds the lock
+    ChildProcess holder = etcdctl("lock", "interop/lock");
+    String goKey = holder.awaitLine(WAIT); // etcdctl prints its key once it holds the lock
     assertThat(goKey).matches("interop/lock/[0-9a-f]+");
 
     Session s = session(c);
@@ -104,7 +97,7 @@ class GoInteropTest {
     assertThat(mine.isOldest()).isTrue();
 
     // etcdctl runs the command only once it holds the lock
-    GoPeer waiter = etcdctl("lock", "interop/ours", "echo", "go-got-it");
+    ChildProcess waiter = etcdctl("lock", "interop/ours", "echo", "go-got-it");
     // it queues: a second key under the prefix, younger than ours, and no output while ours exists
     await().atMost(WAIT).until(() -> get(c.kv().get(ByteSequence.of("interop/ours/"), GetOption.prefix()))
         .count() == 2);
@@ -114,7 +107,7 @@ class GoInteropTest {
     assertThat(waiter.isAlive()).isTrue();
 
     s.close(); // revokes the lease: our key goes at once
-    assertThat(waiter.nextLine(WAIT)).isEqualTo("go-got-it");
+    assertThat(waiter.awaitLine(WAIT)).isEqualTo("go-got-it");
     assertThat(waiter.awaitExit(WAIT)).isZero();
     assertThat(get(c.kv().get(ByteSequence.of("interop/ours/"), GetOption.prefix())).count()).isZero();
   }
@@ -123,9 +116,9 @@ class GoInteropTest {
   void leaderReadsAgreeWithEtcdctlElectBothWays() throws Exception {
     EtcdClient c = client();
     // Go campaigns and wins; our leader read (first by create revision) sees its key and proposal
-    GoPeer goLeader = etcdctl("elect", "interop/elect", "go-proposal");
-    String goKey = goLeader.nextLine(WAIT);
-    assertThat(goLeader.nextLine(WAIT)).isEqualTo("go-proposal");
+    ChildProcess goLeader = etcdctl("elect", "interop/elect", "go-proposal");
+    String goKey = goLeader.awaitLine(WAIT);
+    assertThat(goLeader.awaitLine(WAIT)).isEqualTo("go-proposal");
     KeyValue leader = get(c.kv().get(Keys.ownerPrefix(ByteSequence.of("interop/elect")), GetOption.firstCreate()))
         .first();
     assertThat(leader.key().toStringUtf8()).isEqualTo(goKey);
@@ -139,71 +132,8 @@ class GoInteropTest {
     assertThat(goLeader.awaitExit(WAIT)).isZero();
     await().atMost(WAIT).until(() -> get(Keys.createOrGet(c.kv(), "interop/elect", s.leaseId(), "java-proposal"))
         .isOldest());
-    GoPeer observer = etcdctl("elect", "--listen", "interop/elect");
-    assertThat(observer.nextLine(WAIT)).isEqualTo(mine.key().toStringUtf8());
-    assertThat(observer.nextLine(WAIT)).isEqualTo("java-proposal");
-  }
-
-  /** A running etcdctl, its output read line by line as it comes; closing kills it. */
-  static final class GoPeer implements AutoCloseable {
-    private final Process process;
-    private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-
-    private GoPeer(Process process) {
-      this.process = process;
-      Thread reader = new Thread(() -> {
-        try (BufferedReader r = new BufferedReader(
-            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-          String line;
-          while ((line = r.readLine()) != null) {
-            lines.add(line);
-          }
-        } catch (IOException e) {
-          // the process was killed: nothing more to read
-        }
-      }, "etcdctl-output");
-      reader.setDaemon(true);
-      reader.start();
-    }
-
-    static GoPeer start(String endpoints, String... args) throws IOException {
-      List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints", endpoints));
-      cmd.addAll(List.of(args));
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      p.getOutputStream().close();
-      return new GoPeer(p);
-    }
-
-    /** The next output line; fails the test if none comes in time. */
-    String nextLine(Duration timeout) throws InterruptedException {
-      String line = lines.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      assertThat(line).as("a line from etcdctl within %s", timeout).isNotNull();
-      return line;
-    }
-
-    List<String> lines() {
-      return List.copyOf(lines);
-    }
-
-    boolean isAlive() {
-      return process.isAlive();
-    }
-
-    /** SIGINT, as a user's Ctrl-C: etcdctl then unlocks or resigns before it exits. */
-    void interrupt() throws IOException, InterruptedException {
-      Process kill = new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start();
-      assertThat(kill.waitFor(5, TimeUnit.SECONDS)).isTrue();
-    }
-
-    int awaitExit(Duration timeout) throws InterruptedException {
-      assertThat(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)).as("etcdctl exited").isTrue();
-      return process.exitValue();
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      process.destroyForcibly();
-      process.waitFor(5, TimeUnit.SECONDS);
-    }
+    ChildProcess observer = etcdctl("elect", "--listen", "interop/elect");
+    assertThat(observer.awaitLine(WAIT)).isEqualTo(mine.key().toStringUtf8());
+    assertThat(observer.awaitLine(WAIT)).isEqualTo("java-proposal");
   }
 }
