@@ -17,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -32,7 +33,14 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A 100 ms tick (running only while leases are kept alive or a keepAliveOnce waits) renews each lease
  * at a third of its TTL and declares it lost when its TTL has run out here since the last successful
- * renewal; a renewal the server answers with TTL &lt;= 0 means the lease is gone. Loss is always reported,
+ * renewal; a renewal the server answers with TTL &lt;= 0 means the lease is gone.
+ *
+ * <p>etcd answers the requests of one stream one by one, in the order they were sent (it renews, then
+ * answers, then reads the next request), and ends the stream rather than skip one. So every request sent
+ * on the current stream is queued ({@link #inFlight}), and each answer is matched to the oldest unanswered
+ * request: the lease is credited from that request's <em>send</em> time (the server renewed it no earlier),
+ * and a {@code keepAliveOnce} is completed with the answer to its own request, never with an answer to an
+ * earlier one. Loss is always reported,
  * never a silent end. A stream that fails is reopened on another member
  * with jittered backoff; a stream that stops answering (a paused member keeps its connection) is
  * abandoned after a third of the shortest TTL. State is guarded by {@code this}; listeners are called
@@ -46,11 +54,13 @@ final class KeepAliveStream implements AutoCloseable {
   private final Caller caller;
   private final Connection connection;
   private final Map<Long, Kept> leases = new HashMap<>();
-  private final Map<Long, List<CompletableFuture<LeaseKeepAliveResponse>>> onceWaiters = new HashMap<>();
+  /** keepAliveOnce calls not answered yet (sent on the current stream or waiting for one). */
+  private final List<Once> onces = new ArrayList<>();
+  /** The requests sent on the current stream and not answered yet, oldest first. */
+  private final ArrayDeque<Sent> inFlight = new ArrayDeque<>();
   private ClientCall<LeaseKeepAliveRequest, io.etcdrecipes.proto.etcdserverpb.LeaseKeepAliveResponse> call;
   private Connection.EndpointChannel endpoint;
   private ScheduledFuture<?> ticker;
-  private long oldestUnansweredNanos;
   private int failures;
   private long reconnectAtNanos;
   /** The auth token the current stream was opened with (refreshed when the server rejects it). */
@@ -100,26 +110,23 @@ final class KeepAliveStream implements AutoCloseable {
   }
 
   CompletableFuture<LeaseKeepAliveResponse> once(long leaseId, Duration timeout) {
-    CompletableFuture<LeaseKeepAliveResponse> f = new CompletableFuture<>();
+    Once o = new Once(leaseId);
     synchronized (this) {
       if (closed) {
         return CompletableFuture.failedFuture(Errors.closed());
       }
-      onceWaiters.computeIfAbsent(leaseId, id -> new ArrayList<>()).add(f);
+      onces.add(o);
       startLocked();
       if (call != null) {
-        send(leaseId, System.nanoTime());
+        send(leaseId, System.nanoTime(), o);
       }
     }
-    f.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).whenComplete((r, t) -> {
+    o.future.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).whenComplete((r, t) -> {
       synchronized (this) {
-        List<CompletableFuture<LeaseKeepAliveResponse>> w = onceWaiters.get(leaseId);
-        if (w != null && w.remove(f) && w.isEmpty()) {
-          onceWaiters.remove(leaseId);
-        }
+        onces.remove(o);
       }
     });
-    return f.exceptionallyCompose(t -> CompletableFuture.failedFuture(
+    return o.future.exceptionallyCompose(t -> CompletableFuture.failedFuture(
         Errors.unwrap(t) instanceof java.util.concurrent.TimeoutException
             ? new io.etcdrecipes.client.DeadlineExceededException(ErrorCode.DEADLINE_EXCEEDED,
                 "keep-alive of lease " + Long.toHexString(leaseId) + " got no answer in " + timeout, null, t)
@@ -139,7 +146,7 @@ final class KeepAliveStream implements AutoCloseable {
       if (closed) {
         return;
       }
-      if (leases.isEmpty() && onceWaiters.isEmpty()) {
+      if (leases.isEmpty() && onces.isEmpty()) {
         // nothing to renew or wait for: stop ticking until the next keepAlive or once starts it again
         if (ticker != null) {
           ticker.cancel(false);
@@ -151,9 +158,10 @@ final class KeepAliveStream implements AutoCloseable {
       if (call == null && now - reconnectAtNanos >= 0) {
         openLocked(now);
       }
-      if (call != null && oldestUnansweredNanos != 0 && now - oldestUnansweredNanos > stallNanos()) {
+      Sent oldest = inFlight.peekFirst();
+      if (call != null && oldest != null && now - oldest.nanos > stallNanos()) {
         log.info("keep-alive stream on {} answered nothing for {} ms; moving to another member", endpoint,
-            TimeUnit.NANOSECONDS.toMillis(now - oldestUnansweredNanos));
+            TimeUnit.NANOSECONDS.toMillis(now - oldest.nanos));
         connection.suspect(endpoint);
         abandonLocked(Status.UNAVAILABLE.withDescription("keep-alive stream stalled"), now);
         openLocked(now);
@@ -182,21 +190,17 @@ final class KeepAliveStream implements AutoCloseable {
     return Math.max(TimeUnit.MILLISECONDS.toNanos(500), Math.min(TimeUnit.SECONDS.toNanos(3), third));
   }
 
-  /** Sends a renewal of {@code k} now and schedules the next one (if this one goes unanswered). */
+  /** Sends a renewal of {@code k} now and schedules another one in case this one goes unanswered. */
   private void renewLocked(Kept k, long now) {
-    send(k.id, now);
-    if (k.sentNanos.size() < 64) {
-      k.sentNanos.addLast(now);
-    }
+    send(k.id, now, null);
     k.nextSendNanos = now + Math.max(TimeUnit.MILLISECONDS.toNanos(500), k.ttlNanos / 3);
   }
 
-  private void send(long id, long now) {
+  /** Sends a keep-alive request on the current stream and queues it for its answer. */
+  private void send(long id, long now, Once once) {
     try {
       call.sendMessage(LeaseKeepAliveRequest.newBuilder().setID(id).build());
-      if (oldestUnansweredNanos == 0) {
-        oldestUnansweredNanos = now;
-      }
+      inFlight.addLast(new Sent(id, now, once));
     } catch (RuntimeException e) {
       log.debug("keep-alive send failed; the stream will be reopened", e);
     }
@@ -208,19 +212,16 @@ final class KeepAliveStream implements AutoCloseable {
         endpoint.channel().newCall(LeaseGrpc.getLeaseKeepAliveMethod(),
             CallOptions.DEFAULT.withExecutor(Connection.READ_ON_TRANSPORT_THREAD));
     call = c;
-    oldestUnansweredNanos = 0;
+    inFlight.clear(); // requests on the old stream will never be answered
     staleToken = caller.tokens() == null ? null : caller.tokens().current();
     Metadata headers = caller.headers(LeaseGrpc.getLeaseKeepAliveMethod(), staleToken);
     c.start(new Listener(c), headers);
     c.request(Integer.MAX_VALUE);
     for (Kept k : leases.values()) {
       k.nextSendNanos = now;
-      k.sentNanos.clear(); // requests on the old stream will never be answered
     }
-    for (Long id : onceWaiters.keySet()) {
-      if (!leases.containsKey(id)) {
-        send(id, now);
-      }
+    for (Once o : onces) { // each waits for the answer to a request of its own
+      send(o.leaseId, now, o);
     }
   }
 
@@ -229,7 +230,7 @@ final class KeepAliveStream implements AutoCloseable {
       call.cancel(why.getDescription(), null);
       call = null;
     }
-    oldestUnansweredNanos = 0;
+    inFlight.clear();
     reconnectAtNanos = now;
   }
 
@@ -239,41 +240,72 @@ final class KeepAliveStream implements AutoCloseable {
       if (from != call) {
         return;
       }
-      long now = System.nanoTime();
-      oldestUnansweredNanos = 0;
       failures = 0;
       endpoint.healthy();
-      LeaseKeepAliveResponse resp = new LeaseKeepAliveResponse(KvProtos.header(r.getHeader()), r.getID(), r.getTTL());
-      Kept k = leases.get(r.getID());
-      if (k != null) {
-        if (r.getTTL() <= 0) {
-          leases.remove(r.getID());
-          k.lost(notFound(r.getID()), notify);
-        } else {
-          // The leader renewed the lease at some moment between our send and this answer: counting the TTL
-          // from the send means we call it lost no later than the server lets it expire.
-          Long sent = k.sentNanos.pollFirst();
-          long renewedFrom = sent != null ? sent : now;
-          k.ttlNanos = TimeUnit.SECONDS.toNanos(r.getTTL());
-          k.deadlineNanos = renewedFrom + k.ttlNanos;
-          k.nextSendNanos = now + k.ttlNanos / 3;
-          k.renewed(resp, notify);
-        }
+      long id = r.getID();
+      Sent sent = answeredLocked(id);
+      if (sent == null) {
+        // Not an answer to any request we sent on this stream: nothing tells when the server renewed the
+        // lease, so it is credited with nothing (a lost lease is still a lost lease).
+        log.warn("keep-alive answer for lease {} matches no request sent on this stream", Long.toHexString(id));
       }
-      List<CompletableFuture<LeaseKeepAliveResponse>> waiters = onceWaiters.remove(r.getID());
-      if (waiters != null) {
-        for (CompletableFuture<LeaseKeepAliveResponse> w : waiters) {
-          // completed on the callback executor: this runs on the transport thread (see
-          // Connection.READ_ON_TRANSPORT_THREAD), and the caller's continuations must not
-          if (r.getTTL() <= 0) {
-            notify.add(() -> onCallbackThread(() -> w.completeExceptionally(notFound(r.getID()))));
-          } else {
-            notify.add(() -> onCallbackThread(() -> w.complete(resp)));
-          }
+      Kept k = leases.get(id);
+      if (r.getTTL() <= 0) {
+        if (k != null) {
+          leases.remove(id);
+          k.lost(notFound(id), notify);
+        }
+      } else if (sent != null && k != null) {
+        // The leader renewed the lease at some moment between our send and this answer: counting the TTL
+        // from the send means we call it lost no later than the server lets it expire. Answers come in
+        // send order, so this only moves the deadline forward (unless the server shortened the TTL).
+        k.ttlNanos = TimeUnit.SECONDS.toNanos(r.getTTL());
+        k.deadlineNanos = sent.nanos + k.ttlNanos;
+        k.nextSendNanos = sent.nanos + k.ttlNanos / 3;
+        k.renewed(new LeaseKeepAliveResponse(KvProtos.header(r.getHeader()), id, r.getTTL(), sent.nanos), notify);
+      }
+      if (sent != null && sent.once != null) {
+        Once o = sent.once;
+        onces.remove(o);
+        // completed on the callback executor: this runs on the transport thread (see
+        // Connection.READ_ON_TRANSPORT_THREAD), and the caller's continuations must not
+        if (r.getTTL() <= 0) {
+          notify.add(() -> onCallbackThread(() -> o.future.completeExceptionally(notFound(id))));
+        } else {
+          LeaseKeepAliveResponse resp =
+              new LeaseKeepAliveResponse(KvProtos.header(r.getHeader()), id, r.getTTL(), sent.nanos);
+          notify.add(() -> onCallbackThread(() -> o.future.complete(resp)));
         }
       }
     }
     notify.forEach(Runnable::run);
+  }
+
+  /**
+   * The request an answer for {@code leaseId} belongs to: the oldest unanswered one. Should the head be for
+   * another lease (a server that skipped one), requests up to the first one for this lease are dropped; their
+   * keepAliveOnce callers wait for a resend on a new stream or time out.
+   */
+  private Sent answeredLocked(long leaseId) {
+    Sent head = inFlight.peekFirst();
+    if (head != null && head.leaseId == leaseId) {
+      return inFlight.pollFirst();
+    }
+    boolean present = false;
+    for (Sent s : inFlight) {
+      if (s.leaseId == leaseId) {
+        present = true;
+        break;
+      }
+    }
+    if (!present) {
+      return null;
+    }
+    Sent s;
+    while ((s = inFlight.pollFirst()) != null && s.leaseId != leaseId) {
+      log.warn("keep-alive request for lease {} got no answer of its own", Long.toHexString(s.leaseId));
+    }
+    return s;
   }
 
   private void onCallbackThread(Runnable r) {
@@ -332,12 +364,11 @@ final class KeepAliveStream implements AutoCloseable {
         }
       }
       leases.clear();
-      for (List<CompletableFuture<LeaseKeepAliveResponse>> ws : onceWaiters.values()) {
-        for (CompletableFuture<LeaseKeepAliveResponse> w : ws) {
-          notify.add(() -> w.completeExceptionally(Errors.closed()));
-        }
+      for (Once o : onces) {
+        notify.add(() -> o.future.completeExceptionally(Errors.closed()));
       }
-      onceWaiters.clear();
+      onces.clear();
+      inFlight.clear();
     }
     notify.forEach(Runnable::run);
   }
@@ -356,8 +387,6 @@ final class KeepAliveStream implements AutoCloseable {
     long ttlNanos = TimeUnit.SECONDS.toNanos(3);
     long deadlineNanos;
     long nextSendNanos;
-    /** When each unanswered request on the current stream was sent, oldest first (answers come in order). */
-    final java.util.ArrayDeque<Long> sentNanos = new java.util.ArrayDeque<>(2);
 
     Kept(long id, long deadlineNanos) {
       this.id = id;
@@ -388,6 +417,19 @@ final class KeepAliveStream implements AutoCloseable {
           }
         }));
       }
+    }
+  }
+
+  /** A request on the current stream: which lease, when it was sent, and the keepAliveOnce it serves, if any. */
+  private record Sent(long leaseId, long nanos, Once once) {}
+
+  /** One keepAliveOnce call. */
+  private static final class Once {
+    final long leaseId;
+    final CompletableFuture<LeaseKeepAliveResponse> future = new CompletableFuture<>();
+
+    Once(long leaseId) {
+      this.leaseId = leaseId;
     }
   }
 
