@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
@@ -54,9 +55,13 @@ import java.util.concurrent.TimeoutException;
  *       ran out here since the last successful renewal; {@link #close()}, {@link #orphan()}; or the client
  *       closed.</li>
  * </ul>
- * The local TTL clock starts at the estimated time the last successful renewal was <em>sent</em> (its
- * receive time minus the last measured round trip), so it runs out no later than the server's, up to the
- * error of that estimate.
+ * <p><b>The liveness rule.</b> The local TTL clock starts at the <em>send</em> time of the request whose answer
+ * renewed the lease (answers on the keep-alive stream are matched to their requests), never at the answer's
+ * arrival: the server renewed the lease no earlier than that send, so the lease lives at least until then +
+ * TTL, and the session is {@code LOST} here no later than the server can expire it. The state is also checked
+ * against that clock whenever it is read ({@link #state()}, {@link #isUsable}), so a process that was paused
+ * with an answer in flight never reports a usable session, or {@code RECONNECTED}, once the TTL counted from
+ * the send has run out.
  *
  * <p>Listeners run on the builder's executor, else the client's callback executor, else a shared daemon pool
  * of recipes-core; never on a gRPC thread, never under a lock of ours, one at a time in the order of the
@@ -81,15 +86,15 @@ public final class Session implements AutoCloseable {
   private final Duration closeTimeout;
   private final Lease probeLease;
   private final OrderedDispatcher dispatcher;
-  private final CopyOnWriteArrayList<SessionStateListener> listeners = new CopyOnWriteArrayList<>();
+  private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Void> lost = new CompletableFuture<>();
 
   // guarded by this
   private SessionState state = SessionState.CONNECTED;
   private SessionLostException lostCause;
+  /** The send time of the newest request whose answer renewed the lease: the local TTL clock starts here. */
   private long lastOkNanos;
   private long ttlNanos;
-  private long rttNanos;
   private boolean probeInFlight;
   private long lastProbeNanos;
   private boolean stopping;
@@ -97,7 +102,7 @@ public final class Session implements AutoCloseable {
   private ScheduledFuture<?> ticker;
   private CompletableFuture<Void> closeFuture;
 
-  private Session(Builder b, long leaseId, long ttlSeconds, long okNanos, long rttNanos) {
+  private Session(Builder b, long leaseId, long ttlSeconds, long renewedFromNanos) {
     this.client = b.client;
     this.leaseId = leaseId;
     this.grantedTtlSeconds = ttlSeconds;
@@ -108,10 +113,11 @@ public final class Session implements AutoCloseable {
     this.probeLease = client.lease().withTimeout(Duration.ofNanos(Math.max(suspendAfterNanos,
         TimeUnit.MILLISECONDS.toNanos(200))));
     this.dispatcher = new OrderedDispatcher(SharedExecutors.callbacks(client, b.executor));
-    this.listeners.addAll(b.listeners);
-    this.lastOkNanos = okNanos;
+    for (SessionStateListener l : b.listeners) {
+      this.listeners.add(new Listener(l));
+    }
+    this.lastOkNanos = renewedFromNanos;
     this.ttlNanos = ttl;
-    this.rttNanos = rttNanos;
   }
 
   public static Builder builder(EtcdClient client) {
@@ -137,13 +143,14 @@ public final class Session implements AutoCloseable {
     return Duration.ofNanos(suspendAfterNanos);
   }
 
-  public synchronized SessionState state() {
-    return state;
+  /** The state now, checked against the local TTL clock (see the class comment). */
+  public SessionState state() {
+    return checkClock();
   }
 
   /** Not {@link SessionState#LOST}: the lease is (as far as we know) alive and kept alive. */
-  public synchronized boolean isValid() {
-    return state != SessionState.LOST;
+  public boolean isValid() {
+    return state() != SessionState.LOST;
   }
 
   /** Whether a recipe under {@code policy} may act in this session's name now. */
@@ -152,8 +159,11 @@ public final class Session implements AutoCloseable {
   }
 
   /** Why the session is lost, or {@code null} while it is not. */
-  public synchronized SessionLostException lostCause() {
-    return lostCause;
+  public SessionLostException lostCause() {
+    checkClock();
+    synchronized (this) {
+      return lostCause;
+    }
   }
 
   /**
@@ -165,22 +175,25 @@ public final class Session implements AutoCloseable {
   }
 
   /**
-   * Adds a listener. To miss nothing, add the listener first and read {@link #state()} after. A listener
-   * added to a lost session is told {@link SessionState#LOST} at once (on the executor).
+   * Adds a listener; closing the returned registration removes it. The listener hears every change made after
+   * this call, never one made before it, and {@link SessionState#LOST} exactly once: a listener added to a lost
+   * session hears {@code LOST} at once (on the executor). To miss nothing, add the listener first and read
+   * {@link #state()} after.
    */
-  public void addListener(SessionStateListener listener) {
-    Objects.requireNonNull(listener, "listener");
+  public Registration addListener(SessionStateListener listener) {
+    Listener entry = new Listener(Objects.requireNonNull(listener, "listener"));
+    Runnable after;
     synchronized (this) {
-      listeners.add(listener);
+      after = checkClockLocked(System.nanoTime());
+      listeners.add(entry);
       if (state == SessionState.LOST) {
-        dispatcher.enqueue(() -> listener.stateChanged(this, SessionState.LOST));
+        // the LOST notification to the others (if still queued) carries a copy of the list without this one
+        dispatcher.enqueue(() -> entry.deliver(this, SessionState.LOST));
       }
     }
+    runAfter(after);
     dispatcher.flush();
-  }
-
-  public void removeListener(SessionStateListener listener) {
-    listeners.remove(listener);
+    return entry;
   }
 
   /**
@@ -196,19 +209,18 @@ public final class Session implements AutoCloseable {
       }
       stopping = true;
       ka = stopLocked();
-      if (state != SessionState.LOST) {
-        loseLocked(SessionLostException.Reason.ORPHANED, "orphaned: keep-alive stopped, lease left to expire", null);
-      }
+      loseLocked(SessionLostException.Reason.ORPHANED, "orphaned: keep-alive stopped, lease left to expire", null);
     }
     closeQuietly(ka);
     dispatcher.flush();
   }
 
   /**
-   * Stops the keep-alive and revokes the lease, so every key attached to it is deleted at once; waits for the
-   * revoke at most the close timeout (default: the client's call timeout). A revoke that fails is logged (the
-   * lease then expires after its TTL). The session is then {@link SessionState#LOST}. Idempotent; does not
-   * revoke after {@link #orphan()}.
+   * Revokes the lease, so every key attached to it is deleted at once. The session is {@link SessionState#LOST}
+   * (reason {@code CLOSED}) <em>before</em> the revoke is sent: nothing can find it usable once the server may
+   * have deleted its keys. Waits for the revoke at most the close timeout (default: the client's call timeout);
+   * a revoke that fails is logged (the lease then expires after its TTL). Never throws; an interrupt ends the
+   * wait early and stays set. Idempotent; does not revoke after {@link #orphan()}.
    */
   @Override
   public void close() {
@@ -237,25 +249,17 @@ public final class Session implements AutoCloseable {
       }
       stopping = true;
       ka = stopLocked();
+      loseLocked(SessionLostException.Reason.CLOSED, "closed: the lease is revoked", null);
     }
     closeQuietly(ka);
+    dispatcher.flush();
     client.lease().withTimeout(closeTimeout).revoke(leaseId).whenComplete((r, t) -> {
       Throwable cause = t == null ? null : Blocking.unwrap(t);
-      boolean ok = cause == null || cause instanceof LeaseNotFoundException;
-      if (!ok) {
-        log.warn("session {}: revoke on close failed; the lease expires after its TTL of {} s",
-            Long.toHexString(leaseId), grantedTtlSeconds, cause);
-      }
-      synchronized (this) {
-        if (state != SessionState.LOST) {
-          loseLocked(SessionLostException.Reason.CLOSED, ok ? "closed, lease revoked" : "closed, revoke failed",
-              cause);
-        }
-      }
-      dispatcher.flush();
-      if (ok) {
+      if (cause == null || cause instanceof LeaseNotFoundException) {
         done.complete(null);
       } else {
+        log.warn("session {}: revoke on close failed; the lease expires after its TTL of {} s",
+            Long.toHexString(leaseId), grantedTtlSeconds, cause);
         done.completeExceptionally(cause);
       }
     });
@@ -273,7 +277,7 @@ public final class Session implements AutoCloseable {
     KeepAlive ka = client.lease().keepAlive(leaseId, new KeepAliveListener() {
       @Override
       public void onRenewed(LeaseKeepAliveResponse response) {
-        renewed(-1, response.ttl());
+        renewed(response.requestSentNanos(), response.ttl());
       }
 
       @Override
@@ -309,24 +313,28 @@ public final class Session implements AutoCloseable {
     });
   }
 
-  /** A successful renewal; {@code sentNanos} is its send time when known, else -1 (estimated). */
+  /** A successful renewal of a request sent at {@code sentNanos}. */
   private void renewed(long sentNanos, long ttlSeconds) {
+    Runnable after;
     synchronized (this) {
-      if (state == SessionState.LOST) {
+      if (state == SessionState.LOST || stopping) {
         return;
       }
-      long now = System.nanoTime();
-      long okAt = sentNanos >= 0 ? sentNanos : now - rttNanos;
-      if (okAt - lastOkNanos > 0) {
-        lastOkNanos = okAt;
+      if (sentNanos - lastOkNanos > 0) {
+        lastOkNanos = sentNanos;
       }
       if (ttlSeconds > 0) {
         ttlNanos = TimeUnit.SECONDS.toNanos(ttlSeconds);
       }
-      if (state == SessionState.SUSPENDED) {
+      long now = System.nanoTime();
+      // An answer that arrives after the TTL counted from its send (a pause, a slow network) renews nothing
+      // we may rely on: the server may have expired the lease since.
+      after = checkClockLocked(now);
+      if (state == SessionState.SUSPENDED && now - lastOkNanos <= suspendAfterNanos) {
         transitionLocked(SessionState.RECONNECTED);
       }
     }
+    runAfter(after);
     dispatcher.flush();
   }
 
@@ -347,26 +355,54 @@ public final class Session implements AutoCloseable {
     dispatcher.flush();
   }
 
+  /** The state after checking the local TTL clock now. */
+  private SessionState checkClock() {
+    Runnable after;
+    SessionState s;
+    synchronized (this) {
+      after = checkClockLocked(System.nanoTime());
+      s = state;
+    }
+    runAfter(after);
+    return s;
+  }
+
+  /**
+   * Applies the local TTL clock: LOST once the TTL counted from the last credited send ran out, SUSPENDED after
+   * {@code suspendAfter}. Returns what to do once the lock is released (or null).
+   */
+  private Runnable checkClockLocked(long now) {
+    if (state == SessionState.LOST || stopping) {
+      return null;
+    }
+    long since = now - lastOkNanos;
+    if (since >= ttlNanos) {
+      KeepAlive ka = stopLocked();
+      loseLocked(SessionLostException.Reason.EXPIRED_LOCALLY, "no successful renewal for "
+          + TimeUnit.NANOSECONDS.toMillis(since) + " ms (counted from the renewal's send), TTL "
+          + TimeUnit.NANOSECONDS.toMillis(ttlNanos) + " ms", null);
+      return () -> {
+        closeQuietly(ka);
+        dispatcher.flush();
+        // We told everyone the session is lost; if the server still has the lease, do not let its keys linger.
+        client.lease().withTimeout(closeTimeout).revoke(leaseId).exceptionally(t -> null);
+      };
+    }
+    if (state.isConnected() && since > suspendAfterNanos) {
+      transitionLocked(SessionState.SUSPENDED);
+      return dispatcher::flush;
+    }
+    return null;
+  }
+
   private void tick() {
     boolean probe = false;
-    KeepAlive toClose = null;
-    boolean revoke = false;
     long now = System.nanoTime();
+    Runnable after;
     synchronized (this) {
-      if (state == SessionState.LOST || stopping) {
-        return;
-      }
-      long since = now - lastOkNanos;
-      if (since >= ttlNanos) {
-        toClose = stopLocked();
-        loseLocked(SessionLostException.Reason.EXPIRED_LOCALLY, "no successful renewal for "
-            + TimeUnit.NANOSECONDS.toMillis(since) + " ms, TTL " + TimeUnit.NANOSECONDS.toMillis(ttlNanos) + " ms",
-            null);
-        revoke = true;
-      } else {
-        if (state.isConnected() && since > suspendAfterNanos) {
-          transitionLocked(SessionState.SUSPENDED);
-        }
+      after = checkClockLocked(now);
+      if (state != SessionState.LOST && !stopping) {
+        long since = now - lastOkNanos;
         if (lossCheckNanos > 0 && !probeInFlight && since >= lossCheckNanos && now - lastProbeNanos >= lossCheckNanos) {
           probeInFlight = true;
           lastProbeNanos = now;
@@ -374,28 +410,18 @@ public final class Session implements AutoCloseable {
         }
       }
     }
-    closeQuietly(toClose);
-    dispatcher.flush();
-    if (revoke) {
-      // We told everyone the session is lost; if the server still has the lease, do not let its keys linger.
-      client.lease().withTimeout(closeTimeout).revoke(leaseId).exceptionally(t -> null);
-    }
+    runAfter(after);
     if (probe) {
-      long sent = now;
-      probeLease.keepAliveOnce(leaseId).whenComplete((r, t) -> probed(sent, r, t));
+      probeLease.keepAliveOnce(leaseId).whenComplete(this::probed);
     }
   }
 
-  private void probed(long sentNanos, LeaseKeepAliveResponse r, Throwable t) {
-    long now = System.nanoTime();
+  private void probed(LeaseKeepAliveResponse r, Throwable t) {
     synchronized (this) {
       probeInFlight = false;
-      if (t == null) {
-        rttNanos = now - sentNanos;
-      }
     }
     if (t == null) {
-      renewed(sentNanos, r.ttl());
+      renewed(r.requestSentNanos(), r.ttl());
       return;
     }
     Throwable cause = Blocking.unwrap(t);
@@ -410,13 +436,19 @@ public final class Session implements AutoCloseable {
       } else if (cause instanceof ClosedClientException) {
         ka = stopLocked();
         loseLocked(SessionLostException.Reason.CLIENT_CLOSED, "the client was closed", cause);
-      } else if (state.isConnected() && now - lastOkNanos > lossCheckNanos) {
+      } else if (state.isConnected() && System.nanoTime() - lastOkNanos > lossCheckNanos) {
         log.debug("session {}: renewal failed: {}", Long.toHexString(leaseId), cause.toString());
         transitionLocked(SessionState.SUSPENDED);
       }
     }
     closeQuietly(ka);
     dispatcher.flush();
+  }
+
+  private static void runAfter(Runnable after) {
+    if (after != null) {
+      after.run();
+    }
   }
 
   /** Stops the ticker; returns the keep-alive to close after the lock is released. */
@@ -430,13 +462,22 @@ public final class Session implements AutoCloseable {
     return ka;
   }
 
+  /**
+   * Moves to {@code next} and queues the notification with a copy of the listener list: a listener added later
+   * never hears of a state entered before it was added.
+   */
   private void transitionLocked(SessionState next) {
     if (state == next || state == SessionState.LOST) {
       return;
     }
     log.debug("session {}: {} -> {}", Long.toHexString(leaseId), state, next);
     state = next;
-    dispatcher.enqueue(() -> notifyListeners(next));
+    List<Listener> snapshot = List.copyOf(listeners);
+    dispatcher.enqueue(() -> {
+      for (Listener l : snapshot) {
+        l.deliver(this, next);
+      }
+    });
   }
 
   private void loseLocked(SessionLostException.Reason reason, String message, Throwable cause) {
@@ -451,16 +492,6 @@ public final class Session implements AutoCloseable {
     dispatcher.enqueue(() -> lost.complete(null));
   }
 
-  private void notifyListeners(SessionState s) {
-    for (SessionStateListener l : listeners) {
-      try {
-        l.stateChanged(this, s);
-      } catch (RuntimeException e) {
-        log.warn("session state listener {} threw on {}", l, s, e);
-      }
-    }
-  }
-
   private static void closeQuietly(KeepAlive ka) {
     if (ka != null) {
       try {
@@ -471,14 +502,47 @@ public final class Session implements AutoCloseable {
     }
   }
 
-  /** Builds a {@link Session}: grants a lease (or resumes one) and starts keeping it alive. */
+  /** A registered listener; closing it removes it. */
+  private final class Listener implements Registration {
+    final SessionStateListener listener;
+    volatile boolean removed;
+
+    Listener(SessionStateListener listener) {
+      this.listener = listener;
+    }
+
+    /** Runs on the dispatcher, one notification at a time. */
+    void deliver(Session s, SessionState st) {
+      if (removed) {
+        return;
+      }
+      try {
+        listener.stateChanged(s, st);
+      } catch (RuntimeException e) {
+        log.warn("session state listener {} threw on {}", listener, st, e);
+      }
+    }
+
+    @Override
+    public void close() {
+      removed = true;
+      listeners.remove(this);
+    }
+  }
+
+  /**
+   * Builds a {@link Session}: grants a lease (or resumes one) and starts keeping it alive. Each setter may be
+   * called once ({@link IllegalStateException} on a second call); {@link #listener} adds one listener per call.
+   */
   public static final class Builder {
     private final EtcdClient client;
     private long ttlSeconds = DEFAULT_TTL.getSeconds();
+    private boolean ttlSet;
     private long leaseId;
     private Duration suspendAfter;
     private double suspendFraction;
     private Duration lossCheckInterval = DEFAULT_LOSS_CHECK_INTERVAL;
+    private boolean lossCheckSet;
     private Duration closeTimeout;
     private Executor executor;
     private final java.util.List<SessionStateListener> listeners = new java.util.ArrayList<>();
@@ -487,20 +551,29 @@ public final class Session implements AutoCloseable {
       this.client = Objects.requireNonNull(client, "client");
     }
 
+    private static void once(boolean alreadySet, String name) {
+      if (alreadySet) {
+        throw new IllegalStateException(name + " is already set");
+      }
+    }
+
     /** The lease TTL: whole seconds, at least 1 (default 60 s). Ignored when resuming a lease. */
     public Builder ttl(Duration ttl) {
       Objects.requireNonNull(ttl, "ttl");
+      once(ttlSet, "ttl");
       if (ttl.getNano() != 0 || ttl.getSeconds() < 1) {
-        throw new IllegalArgumentException("a session TTL is whole seconds, at least 1; got " + ttl);
+        throw new IllegalArgumentException("ttl: a session TTL is whole seconds, at least 1; got " + ttl);
       }
       this.ttlSeconds = ttl.getSeconds();
+      this.ttlSet = true;
       return this;
     }
 
     /** Resume this existing lease instead of granting one (after a restart); the build fails if it is gone. */
     public Builder leaseId(long leaseId) {
+      once(this.leaseId != 0, "leaseId");
       if (leaseId <= 0) {
-        throw new IllegalArgumentException("lease ID must be > 0, got " + leaseId);
+        throw new IllegalArgumentException("leaseId must be > 0, got " + leaseId);
       }
       this.leaseId = leaseId;
       return this;
@@ -509,21 +582,21 @@ public final class Session implements AutoCloseable {
     /** Suspend after this long without a successful renewal; must be shorter than the TTL. */
     public Builder suspendAfter(Duration threshold) {
       Objects.requireNonNull(threshold, "threshold");
+      once(suspendAfter != null || suspendFraction > 0, "suspendAfter");
       if (threshold.isNegative() || threshold.isZero()) {
         throw new IllegalArgumentException("suspendAfter must be > 0, got " + threshold);
       }
       this.suspendAfter = threshold;
-      this.suspendFraction = 0;
       return this;
     }
 
     /** Suspend after this fraction of the TTL without a successful renewal, in (0, 1). */
     public Builder suspendAfter(double fractionOfTtl) {
+      once(suspendAfter != null || suspendFraction > 0, "suspendAfter");
       if (!(fractionOfTtl > 0 && fractionOfTtl < 1)) {
         throw new IllegalArgumentException("suspendAfter fraction must be in (0, 1), got " + fractionOfTtl);
       }
       this.suspendFraction = fractionOfTtl;
-      this.suspendAfter = null;
       return this;
     }
 
@@ -534,16 +607,19 @@ public final class Session implements AutoCloseable {
      */
     public Builder lossCheckInterval(Duration interval) {
       Objects.requireNonNull(interval, "interval");
+      once(lossCheckSet, "lossCheckInterval");
       if (interval.isNegative()) {
         throw new IllegalArgumentException("lossCheckInterval must be >= 0, got " + interval);
       }
       this.lossCheckInterval = interval;
+      this.lossCheckSet = true;
       return this;
     }
 
     /** How long {@link Session#close()} waits for the revoke (default: the client's call timeout). */
     public Builder closeTimeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");
+      once(closeTimeout != null, "closeTimeout");
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("closeTimeout must be > 0, got " + timeout);
       }
@@ -553,7 +629,9 @@ public final class Session implements AutoCloseable {
 
     /** Where listeners run (default: the client's callback executor, else a shared daemon pool). */
     public Builder executor(Executor executor) {
-      this.executor = Objects.requireNonNull(executor, "executor");
+      Objects.requireNonNull(executor, "executor");
+      once(this.executor != null, "executor");
+      this.executor = executor;
       return this;
     }
 
@@ -580,19 +658,41 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Grants (or resumes) the lease and starts keeping it alive; blocks for at most the client's call
-     * timeout. Fails with an {@link EtcdException} ({@link LeaseNotFoundException} when a resumed lease is
-     * gone); an interrupt fails it with a {@link io.etcdrecipes.client.CancelledException}-coded one.
+     * Grants (or resumes) the lease and starts keeping it alive, waiting at most {@code timeout}. On
+     * {@link TimeoutException} or interrupt nothing is left behind: a lease granted after the wait ended is
+     * revoked. Fails with an {@link EtcdException} ({@link LeaseNotFoundException} when a resumed lease is gone).
      */
-    public Session build() {
+    public Session build(Duration timeout) throws InterruptedException, TimeoutException {
+      Blocking.checkTimeout(timeout, "timeout");
+      CompletableFuture<Session> f = buildAsync();
       try {
-        return buildAsync().get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new EtcdException(ErrorCode.CANCELLED, "interrupted while opening a session", e);
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw Blocking.unchecked(e.getCause());
+        return Blocking.await(f, timeout);
+      } catch (InterruptedException | TimeoutException e) {
+        abandon(f);
+        throw e;
       }
+    }
+
+    /**
+     * {@link #build(Duration)} without a timeout of its own: bounded by the client's call timeout (the grant is
+     * one RPC), interruptible; an interrupt leaves nothing behind.
+     */
+    public Session build() throws InterruptedException {
+      CompletableFuture<Session> f = buildAsync();
+      try {
+        return Blocking.await(f);
+      } catch (InterruptedException e) {
+        abandon(f);
+        throw e;
+      }
+    }
+
+    private static void abandon(CompletableFuture<Session> f) {
+      f.whenComplete((s, t) -> {
+        if (s != null) {
+          s.closeAsync();
+        }
+      });
     }
 
     /** {@link #build()} without blocking. */
@@ -601,20 +701,20 @@ public final class Session implements AutoCloseable {
         return CompletableFuture.failedFuture(new IllegalArgumentException(
             "suspendAfter (" + suspendAfter + ") must be shorter than the TTL (" + ttlSeconds + " s)"));
       }
-      long t0 = System.nanoTime();
       CompletableFuture<long[]> lease;
       if (leaseId == 0) {
-        lease = client.lease().grant(ttlSeconds).thenApply(r -> new long[] {r.id(), r.ttl()});
+        // A grant is renewed on the server no earlier than it was sent.
+        long sent = System.nanoTime();
+        lease = client.lease().grant(ttlSeconds).thenApply(r -> new long[] {r.id(), r.ttl(), sent});
       } else {
         long id = leaseId;
-        lease = client.lease().keepAliveOnce(id).thenApply(r -> new long[] {id, r.ttl()});
+        lease = client.lease().keepAliveOnce(id).thenApply(r -> new long[] {id, r.ttl(), r.requestSentNanos()});
       }
       boolean granted = leaseId == 0;
       return lease.thenApply(idTtl -> {
-        long rtt = System.nanoTime() - t0;
         Session s;
         try {
-          s = new Session(this, idTtl[0], idTtl[1], t0, rtt);
+          s = new Session(this, idTtl[0], idTtl[1], idTtl[2]);
         } catch (RuntimeException e) { // e.g. suspendAfter not below the TTL the server granted
           if (granted) {
             client.lease().revoke(idTtl[0]).exceptionally(t -> null);

@@ -169,7 +169,7 @@ class ChaosSoakTest {
     return EtcdClient.builder().endpoints(endpoints).callTimeout(Duration.ofSeconds(3)).build();
   }
 
-  private static LeasingKV leasing(EtcdClient c) {
+  private static LeasingKV leasing(EtcdClient c) throws InterruptedException {
     return LeasingKV.builder(c, "soak/_lease/").sessionTtl(Duration.ofSeconds(3)).timeout(Duration.ofSeconds(5))
         .build();
   }

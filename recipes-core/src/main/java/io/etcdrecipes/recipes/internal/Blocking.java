@@ -20,6 +20,20 @@ public final class Blocking {
 
   private Blocking() {}
 
+  /**
+   * Checks a timeout argument: not null and positive, else {@link IllegalArgumentException} naming it (before
+   * anything is sent or written).
+   */
+  public static Duration checkTimeout(Duration timeout, String name) {
+    if (timeout == null) {
+      throw new IllegalArgumentException(name + " must not be null");
+    }
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException(name + " must be > 0, got " + timeout);
+    }
+    return timeout;
+  }
+
   public static <T> T await(CompletableFuture<T> future, Duration timeout)
       throws InterruptedException, TimeoutException {
     try {

@@ -322,6 +322,14 @@ public final class LeasingKV implements KV, AutoCloseable {
     private Duration revokeBackoff = Duration.ofSeconds(2);
     private Duration timeout;
     private CachedReads cachedReads = CachedReads.CONFIRMED;
+    private final java.util.Set<String> set = new java.util.HashSet<>();
+
+    /** Each setter may be called once: a second call is a mistake, not an override. */
+    private void once(String name) {
+      if (!set.add(name)) {
+        throw new IllegalStateException(name + " is already set");
+      }
+    }
 
     private Builder(EtcdClient client, ByteSequence prefix) {
       this.client = Objects.requireNonNull(client, "client");
@@ -334,6 +342,7 @@ public final class LeasingKV implements KV, AutoCloseable {
     /** TTL of the sessions holding the leasing keys (default 60 s, as Go); whole seconds, at least 1. */
     public Builder sessionTtl(Duration ttl) {
       Objects.requireNonNull(ttl, "ttl");
+      once("sessionTtl");
       if (ttl.getNano() != 0 || ttl.getSeconds() < 1) {
         throw new IllegalArgumentException("a session TTL is whole seconds, at least 1; got " + ttl);
       }
@@ -343,6 +352,7 @@ public final class LeasingKV implements KV, AutoCloseable {
 
     /** Whether a suspended session already empties the cache (default: yes, {@link SessionPolicy#SUSPENDED_IS_LOST}). */
     public Builder sessionPolicy(SessionPolicy policy) {
+      once("sessionPolicy");
       this.policy = Objects.requireNonNull(policy, "policy");
       return this;
     }
@@ -350,6 +360,7 @@ public final class LeasingKV implements KV, AutoCloseable {
     /** How long after giving a key up this client does not try to acquire it again (default 2 s). */
     public Builder revokeBackoff(Duration backoff) {
       Objects.requireNonNull(backoff, "backoff");
+      once("revokeBackoff");
       if (backoff.isNegative()) {
         throw new IllegalArgumentException("revokeBackoff must be >= 0, got " + backoff);
       }
@@ -363,6 +374,7 @@ public final class LeasingKV implements KV, AutoCloseable {
      * client on this prefix.
      */
     public Builder cachedReads(CachedReads cachedReads) {
+      once("cachedReads");
       this.cachedReads = Objects.requireNonNull(cachedReads, "cachedReads");
       return this;
     }
@@ -373,6 +385,7 @@ public final class LeasingKV implements KV, AutoCloseable {
      */
     public Builder timeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");
+      once("timeout");
       if (timeout.isNegative() || timeout.isZero()) {
         throw new IllegalArgumentException("timeout must be > 0, got " + timeout);
       }
@@ -381,27 +394,50 @@ public final class LeasingKV implements KV, AutoCloseable {
     }
 
     /**
-     * Opens the first session (waiting at most the timeout) and returns the leasing KV. Fails with the
-     * session's error; later session losses are handled inside (a new session is opened).
+     * Opens the first session, waiting at most {@code timeout}, and returns the leasing KV. On
+     * {@link TimeoutException} or interrupt everything opened is closed again (the session's lease revoked).
+     * Fails with the session's {@link EtcdException}; later session losses are handled inside (a new session is
+     * opened).
      */
-    public LeasingKV build() {
+    public LeasingKV build(Duration timeout) throws InterruptedException, TimeoutException {
+      Blocking.checkTimeout(timeout, "timeout");
+      return await(timeout);
+    }
+
+    /**
+     * {@link #build(Duration)} bounded by the session's grant (one RPC within the client's call timeout);
+     * interruptible.
+     */
+    public LeasingKV build() throws InterruptedException {
+      try {
+        return await(null);
+      } catch (TimeoutException e) {
+        throw new IllegalStateException("no timeout was set", e);
+      }
+    }
+
+    /** {@link #build()} without blocking; cancelling the future closes what was opened. */
+    public CompletableFuture<LeasingKV> buildAsync() {
       Duration t = timeout != null ? timeout : client.config().callTimeout();
       LeasingCore core = new LeasingCore(client, prefix, sessionTtl, policy, revokeBackoff,
           client.config().callTimeout(), cachedReads);
+      CompletableFuture<LeasingKV> result = core.start().thenApply(v -> new LeasingKV(core, t));
+      result.whenComplete((kv, e) -> {
+        if (e != null) {
+          core.close();
+        }
+      });
+      return result;
+    }
+
+    private LeasingKV await(Duration waitAtMost) throws InterruptedException, TimeoutException {
+      CompletableFuture<LeasingKV> f = buildAsync();
       try {
-        core.start().get(t.toNanos(), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        core.close();
-        Thread.currentThread().interrupt();
-        throw new EtcdException(ErrorCode.CANCELLED, "interrupted while opening the leasing session", e);
-      } catch (ExecutionException e) {
-        core.close();
-        throw Blocking.unchecked(e.getCause());
-      } catch (TimeoutException e) {
-        core.close();
-        throw new EtcdException(ErrorCode.DEADLINE_EXCEEDED, "leasing: no session within " + t, e);
+        return waitAtMost == null ? Blocking.await(f) : Blocking.await(f, waitAtMost);
+      } catch (InterruptedException | TimeoutException e) {
+        f.cancel(false);
+        throw e;
       }
-      return new LeasingKV(core, t);
     }
   }
 }

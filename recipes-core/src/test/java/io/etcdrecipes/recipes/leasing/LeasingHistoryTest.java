@@ -61,7 +61,7 @@ class LeasingHistoryTest {
     return EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(5)).build();
   }
 
-  private static LeasingKV leasing(EtcdClient c, LeasingKV.CachedReads reads) {
+  private static LeasingKV leasing(EtcdClient c, LeasingKV.CachedReads reads) throws InterruptedException {
     // a given-up key is taken again after 200 ms (default 2 s): in the short read-mostly phase a rare plain
     // write would otherwise keep a key uncached for much of it, and the hit ratio would swing with its timing
     return LeasingKV.builder(c, PFX).sessionTtl(Duration.ofSeconds(5)).revokeBackoff(Duration.ofMillis(200))

@@ -70,11 +70,11 @@ class LeasingKvTest {
     return c;
   }
 
-  private LeasingKV leasing() {
+  private LeasingKV leasing() throws InterruptedException {
     return leasing(LeasingKV.CachedReads.CONFIRMED);
   }
 
-  private LeasingKV leasing(LeasingKV.CachedReads reads) {
+  private LeasingKV leasing(LeasingKV.CachedReads reads) throws InterruptedException {
     EtcdClient c = client();
     LeasingKV l = LeasingKV.builder(c, pfx).sessionTtl(Duration.ofSeconds(5))
         .revokeBackoff(Duration.ofMillis(200)).cachedReads(reads).build();
