@@ -52,12 +52,12 @@ public final class EtcdClient implements AutoCloseable {
   private final AutoSync autoSync;
   private final HealthProbe healthProbe;
 
-  private EtcdClient(EtcdClientConfig config, Object meterRegistry) {
+  private EtcdClient(EtcdClientConfig config, ClientMetrics clientMetrics) {
     this.config = config;
     this.connection = new Connection(config);
     AuthTokens tokens = config.username() == null ? null
         : new AuthTokens(config.username(), config.password(), config.callTimeout());
-    Metrics metrics = meterRegistry == null ? null : Metrics.of(meterRegistry);
+    Metrics metrics = Metrics.of(clientMetrics);
     this.caller = new Caller(connection, tokens, metrics);
     if (tokens != null) {
       tokens.bind(caller);
@@ -156,8 +156,8 @@ public final class EtcdClient implements AutoCloseable {
     connection.updateEndpoints(uris);
   }
 
-  /** For tests of single-flight token refresh: how many Authenticate calls this client made. */
-  public long authenticateCount() {
+  /** How many Authenticate calls this client made (package-private: for the single-flight refresh test). */
+  long authenticateCount() {
     return caller.tokens() == null ? 0 : caller.tokens().authenticateCount();
   }
 
@@ -186,11 +186,12 @@ public final class EtcdClient implements AutoCloseable {
     String password;
     ByteSequence namespace;
     boolean requireLeader;
+    boolean watchRequireLeader = true;
     Duration autoSyncInterval;
     Executor callbackExecutor;
     TlsConfig tls;
     int maxRetries = 10;
-    Object meterRegistry;
+    ClientMetrics metrics;
 
     private Builder() {}
 
@@ -270,6 +271,20 @@ public final class EtcdClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Whether watches require a leader (default {@code true}, unlike Go, where it is opt-in). A member cut off from
+     * its peers keeps its watch streams and answers their progress requests from its own stale state, so a watch
+     * on it would wait for events that cannot reach it while it looks healthy. With this on, the member ends such
+     * streams once it has been without a leader for about three election timeouts (etcd's own rule), and the
+     * client moves every watch to another member, resuming from its revision. Off: Go's behaviour, a watch stays
+     * on a leaderless member until the partition heals. {@link #requireLeader(boolean)} turns it on for
+     * everything.
+     */
+    public Builder watchRequireLeader(boolean on) {
+      this.watchRequireLeader = on;
+      return this;
+    }
+
     /** Refresh the endpoints from the member list at this interval. */
     public Builder autoSyncInterval(Duration interval) {
       this.autoSyncInterval = interval == null ? null : EtcdClientConfig.positive(interval, "autoSyncInterval");
@@ -296,9 +311,9 @@ public final class EtcdClient implements AutoCloseable {
       return this;
     }
 
-    /** Record metrics into this Micrometer {@code MeterRegistry} (typed as Object: Micrometer is optional). */
-    public Builder meterRegistry(Object registry) {
-      this.meterRegistry = registry;
+    /** Report calls and gauges to {@code metrics} (e.g. {@code new MicrometerMetrics(registry)}); default none. */
+    public Builder metrics(ClientMetrics metrics) {
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
       return this;
     }
 
@@ -307,7 +322,7 @@ public final class EtcdClient implements AutoCloseable {
     }
 
     public EtcdClient build() {
-      return new EtcdClient(buildConfig(), meterRegistry);
+      return new EtcdClient(buildConfig(), metrics);
     }
 
     @Override

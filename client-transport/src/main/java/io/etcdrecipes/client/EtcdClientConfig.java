@@ -24,6 +24,7 @@ public final class EtcdClientConfig {
   private final String password;
   private final ByteSequence namespace;
   private final boolean requireLeader;
+  private final boolean watchRequireLeader;
   private final Duration autoSyncInterval;
   private final Executor callbackExecutor;
   private final TlsConfig tls;
@@ -44,6 +45,7 @@ public final class EtcdClientConfig {
     this.password = b.password;
     this.namespace = b.namespace;
     this.requireLeader = b.requireLeader;
+    this.watchRequireLeader = b.watchRequireLeader;
     this.autoSyncInterval = b.autoSyncInterval;
     this.callbackExecutor = b.callbackExecutor;
     this.tls = b.tls;
@@ -98,6 +100,11 @@ public final class EtcdClientConfig {
     return requireLeader;
   }
 
+  /** Whether watches ask their member to end them when it has no leader (default true; see the builder). */
+  public boolean watchRequireLeader() {
+    return watchRequireLeader || requireLeader;
+  }
+
   /** How often the endpoint list is refreshed from the member list, or {@code null} for never. */
   public Duration autoSyncInterval() {
     return autoSyncInterval;
@@ -134,6 +141,7 @@ public final class EtcdClientConfig {
       parts.add("namespace=" + namespace);
     }
     parts.add("requireLeader=" + requireLeader);
+    parts.add("watchRequireLeader=" + watchRequireLeader());
     if (autoSyncInterval != null) {
       parts.add("autoSync=" + autoSyncInterval);
     }

@@ -136,6 +136,10 @@ public final class WatchOption extends KeyRangeOption {
       return this;
     }
 
+    /**
+     * End this watch's stream when its member has no leader (and move it): the default for every watch unless the
+     * client was built with {@code watchRequireLeader(false)}.
+     */
     public Builder requireLeader() {
       this.requireLeader = true;
       return this;

@@ -2,11 +2,12 @@ package io.etcdrecipes.recipes;
 
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.CompactedException;
-import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.EtcdException;
 import io.etcdrecipes.client.GetOption;
+import io.etcdrecipes.client.KV;
 import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.client.ResponseHeader;
+import io.etcdrecipes.client.Watch;
 import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchListener;
 import io.etcdrecipes.client.WatchOption;
@@ -14,6 +15,7 @@ import io.etcdrecipes.client.WatchResponse;
 import io.etcdrecipes.client.Watcher;
 import io.etcdrecipes.recipes.internal.Blocking;
 
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -33,7 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class WaitForDelete extends Wait<ResponseHeader> {
 
-  private final EtcdClient client;
+  private final KV kv;
+  private final Watch watch;
   private final ByteSequence prefix;
   private final GetOption read;
   private final AtomicInteger reads = new AtomicInteger();
@@ -41,8 +44,9 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
 
   private Round current; // guarded by this
 
-  private WaitForDelete(EtcdClient client, ByteSequence prefix, long maxCreateRevision) {
-    this.client = client;
+  private WaitForDelete(KV kv, Watch watch, ByteSequence prefix, long maxCreateRevision) {
+    this.kv = Objects.requireNonNull(kv, "kv");
+    this.watch = Objects.requireNonNull(watch, "watch");
     this.prefix = prefix;
     this.read = GetOption.lastCreate().toBuilder().maxCreateRevision(maxCreateRevision).build();
   }
@@ -50,13 +54,15 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
   /**
    * Starts waiting until no key under {@code prefix} (a raw byte prefix, e.g. {@link Keys#ownerPrefix}) with
    * create revision &lt;= {@code maxCreateRevision} exists. For a contender whose own key has create revision
-   * {@code myRev}, pass {@code myRev - 1}.
+   * {@code myRev}, pass {@code myRev - 1}. Reads through {@code kv} and watches through {@code watch}, so it runs
+   * over a namespaced or ordering wrapper as well as over {@code client.kv()} and {@code client.watch()}.
    */
-  public static WaitForDelete start(EtcdClient client, ByteSequence prefix, long maxCreateRevision) {
+  public static WaitForDelete start(KV kv, Watch watch, ByteSequence prefix, long maxCreateRevision) {
+    Objects.requireNonNull(prefix, "prefix");
     if (maxCreateRevision < 1) {
       throw new IllegalArgumentException("maxCreateRevision must be >= 1, got " + maxCreateRevision);
     }
-    WaitForDelete w = new WaitForDelete(client, prefix, maxCreateRevision);
+    WaitForDelete w = new WaitForDelete(kv, watch, prefix, maxCreateRevision);
     w.round();
     return w;
   }
@@ -66,13 +72,13 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
     return current == null ? null : current.key;
   }
 
-  /** How many reads this wait made (one per predecessor plus the final one). */
-  public int reads() {
+  /** How many reads this wait made (one per predecessor plus the final one); for tests. */
+  int reads() {
     return reads.get();
   }
 
-  /** How many watch events this wait received in all. */
-  public long eventsReceived() {
+  /** How many watch events this wait received in all; for tests. */
+  long eventsReceived() {
     return events.get();
   }
 
@@ -81,7 +87,7 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
       return;
     }
     reads.incrementAndGet();
-    client.kv().get(prefix, read).whenComplete((r, t) -> {
+    kv.get(prefix, read).whenComplete((r, t) -> {
       if (t != null) {
         fail(Blocking.unwrap(t));
         return;
@@ -103,7 +109,7 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
       }
       current = round;
     }
-    Watcher w = client.watch().watch(key, WatchOption.builder().revision(fromRevision).noPut().build(),
+    Watcher w = watch.watch(key, WatchOption.builder().revision(fromRevision).noPut().build(),
         new WatchListener() {
           @Override
           public void onNext(WatchResponse response) {

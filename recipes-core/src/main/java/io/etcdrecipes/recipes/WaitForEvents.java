@@ -1,8 +1,8 @@
 package io.etcdrecipes.recipes;
 
 import io.etcdrecipes.client.ByteSequence;
-import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.EtcdException;
+import io.etcdrecipes.client.Watch;
 import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchListener;
 import io.etcdrecipes.client.WatchOption;
@@ -29,14 +29,14 @@ public final class WaitForEvents extends Wait<WatchEvent> {
   }
 
   /** Waits on {@code key} from {@code fromRevision} (&gt; 0) for events of the types {@code sequence}, in order. */
-  public static WaitForEvents key(EtcdClient client, ByteSequence key, long fromRevision, WatchEvent.Type... sequence) {
-    return start(client, key, WatchOption.builder().revision(positive(fromRevision)).build(), inOrder(sequence));
+  public static WaitForEvents key(Watch watch, ByteSequence key, long fromRevision, WatchEvent.Type... sequence) {
+    return start(watch, key, WatchOption.builder().revision(positive(fromRevision)).build(), inOrder(sequence));
   }
 
   /** As {@link #key}, for every key under {@code prefix}. */
-  public static WaitForEvents prefix(EtcdClient client, ByteSequence prefix, long fromRevision,
+  public static WaitForEvents prefix(Watch watch, ByteSequence prefix, long fromRevision,
                                      WatchEvent.Type... sequence) {
-    return start(client, prefix, WatchOption.builder().prefix().revision(positive(fromRevision)).build(),
+    return start(watch, prefix, WatchOption.builder().prefix().revision(positive(fromRevision)).build(),
         inOrder(sequence));
   }
 
@@ -45,15 +45,15 @@ public final class WaitForEvents extends Wait<WatchEvent> {
    * option should carry a start revision: revision 0 means "from now", which can miss what happened between
    * the caller's read and the watch.
    */
-  public static WaitForEvents until(EtcdClient client, ByteSequence key, WatchOption option,
+  public static WaitForEvents until(Watch watch, ByteSequence key, WatchOption option,
                                     Predicate<WatchEvent> until) {
-    return start(client, key, option, Objects.requireNonNull(until, "until"));
+    return start(watch, key, option, Objects.requireNonNull(until, "until"));
   }
 
-  private static WaitForEvents start(EtcdClient client, ByteSequence key, WatchOption option,
+  private static WaitForEvents start(Watch watch, ByteSequence key, WatchOption option,
                                      Predicate<WatchEvent> step) {
     WaitForEvents w = new WaitForEvents(step);
-    Watcher watcher = client.watch().watch(key, option, new WatchListener() {
+    Watcher watcher = Objects.requireNonNull(watch, "watch").watch(key, option, new WatchListener() {
       @Override
       public void onNext(WatchResponse response) {
         for (WatchEvent e : response.events()) {

@@ -74,7 +74,7 @@ class GoInteropTest {
     assertThat(mine.isOldest()).isFalse();
     assertThat(mine.oldest().key().toStringUtf8()).isEqualTo(goKey);
 
-    WaitForDelete w = WaitForDelete.start(c, Keys.ownerPrefix(ByteSequence.of("interop/lock")),
+    WaitForDelete w = WaitForDelete.start(c.kv(), c.watch(), Keys.ownerPrefix(ByteSequence.of("interop/lock")),
         mine.createRevision() - 1);
     toClose.add(w);
     await().atMost(WAIT).until(() -> ByteSequence.of(goKey).equals(w.watching()));

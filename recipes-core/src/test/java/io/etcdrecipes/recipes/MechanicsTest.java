@@ -154,7 +154,7 @@ class MechanicsTest {
     }
     List<WaitForDelete> waiters = new ArrayList<>();
     for (int i = 1; i <= n; i++) {
-      waiters.add(WaitForDelete.start(client, prefix, revs.get(i) - 1));
+      waiters.add(WaitForDelete.start(client.kv(), client.watch(), prefix, revs.get(i) - 1));
     }
     await().atMost(Duration.ofSeconds(20)).until(() -> waiters.stream()
         .allMatch(w -> w.watcher() != null && w.watcher().created().isDone()));
@@ -191,7 +191,7 @@ class MechanicsTest {
     get(client.kv().put("wfd/b", "1"));
     long mine = get(client.kv().put("wfd/c", "1")).header().revision();
 
-    WaitForDelete w = WaitForDelete.start(client, bs("wfd/"), mine - 1);
+    WaitForDelete w = WaitForDelete.start(client.kv(), client.watch(), bs("wfd/"), mine - 1);
     await().atMost(Duration.ofSeconds(10)).until(() -> bs("wfd/b").equals(w.watching()));
     get(client.kv().delete("wfd/b")); // the younger one first: the wait moves on to a
     await().atMost(Duration.ofSeconds(10)).until(() -> bs("wfd/a").equals(w.watching()));
@@ -200,10 +200,10 @@ class MechanicsTest {
     assertThat(w.await(Duration.ofSeconds(10)).revision()).isGreaterThan(mine);
 
     // nothing older than r1: done at once
-    assertThat(WaitForDelete.start(client, bs("wfd/"), r1 - 1).await(Duration.ofSeconds(10))).isNotNull();
+    assertThat(WaitForDelete.start(client.kv(), client.watch(), bs("wfd/"), r1 - 1).await(Duration.ofSeconds(10))).isNotNull();
 
     // a wait that times out is given up: TimeoutException, future cancelled, watch closed
-    WaitForDelete stuck = WaitForDelete.start(client, bs("wfd/"), mine);
+    WaitForDelete stuck = WaitForDelete.start(client.kv(), client.watch(), bs("wfd/"), mine);
     assertThatThrownBy(() -> stuck.await(Duration.ofMillis(300))).isInstanceOf(TimeoutException.class);
     assertThat(stuck.future().isCancelled()).isTrue();
     assertThat(stuck.watching()).isNull();
@@ -212,8 +212,8 @@ class MechanicsTest {
   @Test
   void waitForEventsMatchesASequence() throws Exception {
     long rev = get(client.kv().put("wfe/k", "0")).header().revision();
-    WaitForEvents w = WaitForEvents.key(client, bs("wfe/k"), rev + 1, WatchEvent.Type.PUT, WatchEvent.Type.DELETE);
-    WaitForEvents onPrefix = WaitForEvents.prefix(client, bs("wfe/"), rev + 1, WatchEvent.Type.DELETE);
+    WaitForEvents w = WaitForEvents.key(client.watch(), bs("wfe/k"), rev + 1, WatchEvent.Type.PUT, WatchEvent.Type.DELETE);
+    WaitForEvents onPrefix = WaitForEvents.prefix(client.watch(), bs("wfe/"), rev + 1, WatchEvent.Type.DELETE);
     get(client.kv().put("wfe/k", "1"));
     get(client.kv().put("wfe/k", "2"));
     assertThat(w.isDone()).isFalse();
@@ -224,7 +224,7 @@ class MechanicsTest {
     assertThat(onPrefix.await(Duration.ofSeconds(10)).kv().key()).isEqualTo(bs("wfe/k"));
 
     // from an old revision: replays history
-    WaitForEvents replay = WaitForEvents.key(client, bs("wfe/k"), rev + 1, WatchEvent.Type.DELETE);
+    WaitForEvents replay = WaitForEvents.key(client.watch(), bs("wfe/k"), rev + 1, WatchEvent.Type.DELETE);
     assertThat(replay.await(Duration.ofSeconds(10)).kv().modRevision()).isEqualTo(del);
   }
 

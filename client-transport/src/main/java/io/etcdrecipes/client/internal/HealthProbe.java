@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
  * over the members that do not answer within {@link #PROBE_TIMEOUT}. A frozen member keeps its TCP
  * connection "ready", so without this the first calls sent to it after it froze would each sit until
  * their deadline; with it, a member frozen for a second is avoided, and one that answers again is used
- * again. Only with more than one endpoint: with one there is nowhere else to go.
+ * again. A member that answers but has no leader (cut off from its peers) is passed over too: it would
+ * answer serializable reads and watch progress from stale state, and hold everything else until a
+ * deadline. Only with more than one endpoint: with one there is nowhere else to go.
  */
 public final class HealthProbe implements AutoCloseable {
 
@@ -34,7 +36,7 @@ public final class HealthProbe implements AutoCloseable {
     for (Connection.EndpointChannel ep : c.channels()) {
       caller.call(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(), Caller.Retry.NEVER,
           PROBE_TIMEOUT, ep).whenComplete((r, e) -> {
-            if (e == null) {
+            if (e == null && r.getLeader() != 0) {
               ep.healthy();
             } else {
               c.suspect(ep);

@@ -42,7 +42,7 @@ public final class WatchImpl implements Watch, AutoCloseable {
           "etcdserver: key is not provided (a watch needs a key, or prefix/fromKey for all keys)",
           ServerError.EMPTY_KEY, null);
     }
-    boolean requireLeader = option.isRequireLeader() || caller.connection().config().requireLeader();
+    boolean requireLeader = option.isRequireLeader() || caller.connection().config().watchRequireLeader();
     return (requireLeader ? leaderRequired : plain).add(key, option, listener);
   }
 

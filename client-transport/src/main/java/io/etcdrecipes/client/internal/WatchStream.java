@@ -281,6 +281,11 @@ final class WatchStream {
   private void progressLocked(WatcherImpl w, io.etcdrecipes.proto.etcdserverpb.WatchResponse r, boolean ownWatch,
                               List<Runnable> notify) {
     long rev = r.getHeader().getRevision();
+    if (rev < w.deliveredRevision || rev + 1 < w.nextRevision) {
+      // A member behind what this watch already delivered (the stream failed over to a lagging one): its
+      // progress would take the watch back in time. Events still come in order once it has caught up.
+      return;
+    }
     if (ownWatch && w.fragments == null && rev + 1 > w.nextRevision && w.nextRevision != 0) {
       w.nextRevision = rev + 1;
     }
@@ -440,6 +445,8 @@ final class WatchStream {
     final java.util.Queue<Runnable> pending = new java.util.concurrent.ConcurrentLinkedQueue<>();
     long watchId;
     long nextRevision;
+    /** The highest header revision delivered to the listener: no later progress may go below it. */
+    long deliveredRevision;
     List<Event> fragments;
     boolean closing;
 
@@ -467,6 +474,7 @@ final class WatchStream {
     }
 
     Runnable deliverLocked(WatchResponse r) {
+      deliveredRevision = Math.max(deliveredRevision, r.header().revision());
       return enqueueLocked(() -> {
         if (!ended) {
           listener.onNext(r);

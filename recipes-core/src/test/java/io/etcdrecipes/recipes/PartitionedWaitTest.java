@@ -1,0 +1,110 @@
+package io.etcdrecipes.recipes;
+
+import static io.etcdrecipes.testkit.Futures.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.testkit.EtcdCluster;
+import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.MemberMetrics;
+import io.etcdrecipes.testkit.Timing;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+
+/**
+ * A waiter whose watch sits on a member that is then cut off from its peers: the member keeps the stream and
+ * answers progress requests from its own state, so without a leader check the wait would last until the partition
+ * heals. Watches require a leader by default: the member ends the stream about three election timeouts after it
+ * lost its leader, and the client moves the watch to another member.
+ */
+class PartitionedWaitTest {
+
+  private static final Logger log = LoggerFactory.getLogger(PartitionedWaitTest.class);
+
+  @RegisterExtension
+  final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(3).fastElections()
+      .unsafeNoFsync(true).perTest().build();
+
+  @BeforeEach
+  void needsIsolation() {
+    Assumptions.assumeTrue(EtcdCluster.isolationUnavailableReason().isEmpty(),
+        () -> "needs root and iptables to cut a member off: " + EtcdCluster.isolationUnavailableReason().orElse(""));
+  }
+
+  @Test
+  void aWaiterWhoseWatchSitsOnACutOffMemberWakesWithinSeconds() throws Exception {
+    Duration took = waitBehindAHolderWhileTheWatchersMemberIsCutOff(true, Timing.seconds(5));
+    log.info("wait completed {} ms after the holder's key was deleted", took.toMillis());
+  }
+
+  /** The negative control: Go's behaviour (no leader check) leaves the same wait hanging. */
+  @Test
+  void withoutTheLeaderCheckTheSameWaitHangs() {
+    assertThatThrownBy(() -> waitBehindAHolderWhileTheWatchersMemberIsCutOff(false, Timing.seconds(4)))
+        .isInstanceOf(TimeoutException.class);
+  }
+
+  private Duration waitBehindAHolderWhileTheWatchersMemberIsCutOff(boolean watchRequireLeader, Duration waitAtMost)
+      throws Exception {
+    try (EtcdClient holder = client(etcd.endpoints(), true);
+         EtcdClient waiter = client(etcd.endpoints(), watchRequireLeader)) {
+      Session hs = Session.builder(holder).ttl(Duration.ofSeconds(30)).build();
+      Session ws = Session.builder(waiter).ttl(Duration.ofSeconds(30)).build();
+      OwnerKey held = get(Keys.createOrGet(holder.kv(), "pwait/lock", hs.leaseId(), "holder"));
+      OwnerKey mine = get(Keys.createOrGet(waiter.kv(), "pwait/lock", ws.leaseId(), "waiter"));
+      assertThat(mine.isOldest()).isFalse();
+
+      WaitForDelete wait = WaitForDelete.start(waiter.kv(), waiter.watch(), Keys.ownerPrefix(ByteSequence.of("pwait/lock")),
+          mine.createRevision() - 1);
+      await().atMost(Timing.seconds(10)).until(() -> wait.watching() != null);
+      EtcdMember m = memberWithWatchStream();
+      m.isolate();
+      try {
+        await().atMost(Timing.seconds(10)).until(() -> MemberMetrics.value(m, "etcd_server_has_leader") == 0);
+        List<String> others = etcd.members().stream().filter(x -> x != m).map(EtcdMember::clientEndpoint)
+            .collect(Collectors.toList());
+        try (EtcdClient deleter = client(String.join(",", others), true)) {
+          get(deleter.kv().delete(held.key()));
+        }
+        long t0 = System.nanoTime();
+        wait.await(waitAtMost);
+        return Duration.ofNanos(System.nanoTime() - t0);
+      } finally {
+        wait.close();
+        m.heal();
+        hs.close();
+        ws.close();
+      }
+    }
+  }
+
+  private EtcdMember memberWithWatchStream() {
+    EtcdMember[] found = new EtcdMember[1];
+    await().atMost(Timing.seconds(10)).until(() -> {
+      List<EtcdMember> with = etcd.members().stream()
+          .filter(x -> MemberMetrics.value(x, "etcd_debugging_mvcc_watch_stream_total") > 0).toList();
+      found[0] = with.size() == 1 ? with.get(0) : null;
+      return found[0] != null;
+    });
+    return found[0];
+  }
+
+  private static EtcdClient client(String endpoints, boolean watchRequireLeader) {
+    return EtcdClient.builder().endpoints(endpoints).callTimeout(Timing.seconds(5))
+        .watchRequireLeader(watchRequireLeader).build();
+  }
+}
