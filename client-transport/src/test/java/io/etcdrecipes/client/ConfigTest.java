@@ -90,7 +90,7 @@ class ConfigTest {
   @Test
   void metricsCountCallsByMethodAndStatus() throws Exception {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).meterRegistry(registry).build()) {
+    try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).metrics(new MicrometerMetrics(registry)).build()) {
       for (int i = 0; i < 5; i++) {
         client.kv().put("m/" + i, "v").get(10, TimeUnit.SECONDS);
       }

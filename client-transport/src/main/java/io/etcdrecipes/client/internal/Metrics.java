@@ -1,59 +1,33 @@
 package io.etcdrecipes.client.internal;
 
-import io.etcdrecipes.client.EtcdException;
+import io.etcdrecipes.client.ClientMetrics;
+import io.etcdrecipes.client.ErrorCode;
 import io.grpc.MethodDescriptor;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-/**
- * Micrometer meters of a client: a timer per RPC method and outcome ({@code etcd.client.calls}, tags
- * {@code method}, {@code status}), and gauges for open watches and kept-alive leases. Only loaded when the
- * user gave a registry, so Micrometer stays an optional dependency.
- */
+/** Hands the client's measurements to the user's {@link ClientMetrics}, in its terms (no gRPC types). */
 public final class Metrics {
 
-  private final MeterRegistry registry;
-  private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
+  private final ClientMetrics sink;
 
-  private Metrics(MeterRegistry registry) {
-    this.registry = registry;
+  private Metrics(ClientMetrics sink) {
+    this.sink = sink;
   }
 
-  /** {@code registry} must be a Micrometer {@code MeterRegistry}; {@code null} gives no metrics. */
-  public static Metrics of(Object registry) {
-    if (registry == null) {
-      return null;
-    }
-    if (!(registry instanceof MeterRegistry)) {
-      throw new IllegalArgumentException("not a Micrometer MeterRegistry: " + registry.getClass().getName());
-    }
-    return new Metrics((MeterRegistry) registry);
+  /** {@code null} (no metrics) for a {@code null} sink. */
+  public static Metrics of(ClientMetrics sink) {
+    return sink == null ? null : new Metrics(sink);
   }
 
   void record(MethodDescriptor<?, ?> method, Throwable failure, long nanos) {
-    String status = "OK";
-    if (failure != null) {
-      EtcdException e = Errors.toEtcdException(failure);
-      status = e.code().name();
-    }
-    String key = method.getFullMethodName() + '|' + status;
-    String st = status;
-    timers.computeIfAbsent(key, k -> Timer.builder("etcd.client.calls")
-            .description("etcd RPCs by method and status")
-            .tag("method", method.getBareMethodName())
-            .tag("service", method.getServiceName() == null ? "" : method.getServiceName())
-            .tag("status", st)
-            .register(registry))
-        .record(nanos, TimeUnit.NANOSECONDS);
+    ErrorCode code = failure == null ? ErrorCode.OK : Errors.toEtcdException(failure).code();
+    String service = method.getServiceName() == null ? "" : method.getServiceName();
+    sink.callEnded(service, method.getBareMethodName(), code, nanos);
   }
 
   /** Registers a gauge such as open watches or kept-alive leases. */
   public void gauge(String name, String description, Supplier<Number> value) {
-    Gauge.builder(name, value).description(description).register(registry);
+    sink.gauge(name, description, value);
   }
 }
