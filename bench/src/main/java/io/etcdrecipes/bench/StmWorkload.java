@@ -38,7 +38,7 @@ final class StmWorkload {
         accounts.add(k);
         client.kv().put(k, ByteSequence.of(Long.toString(START_BALANCE))).get(10, TimeUnit.SECONDS);
       }
-      Stm stm = Stm.builder(client).build();
+      Stm stm = Stm.builder(client.kv()).build();
       transfers(stm, accounts, o.stmWorkers, (long) (o.roundSeconds * 0.5e9), new Load.Run(), new LongAdder());
       Load.Run run = new Load.Run();
       LongAdder conflicts = new LongAdder();

@@ -106,7 +106,7 @@ public final class Demo {
           r -> printTransfers(r.events()));
       watcher.created().get(10, TimeUnit.SECONDS);
 
-      Stm stm = Stm.builder(client).build();
+      Stm stm = Stm.builder(client.kv()).build();
       List<Thread> workers = new ArrayList<>();
       for (int w = 0; w < WORKERS; w++) {
         int id = w;

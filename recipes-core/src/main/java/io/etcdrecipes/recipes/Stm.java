@@ -3,7 +3,6 @@ package io.etcdrecipes.recipes;
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.CompactedException;
 import io.etcdrecipes.client.Compare;
-import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.EtcdException;
 import io.etcdrecipes.client.FutureRevisionException;
 import io.etcdrecipes.client.GetOption;
@@ -15,6 +14,7 @@ import io.etcdrecipes.client.PutOption;
 import io.etcdrecipes.client.Txn;
 import io.etcdrecipes.client.TxnResponse;
 import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.Outcomes;
 import io.etcdrecipes.recipes.internal.SharedExecutors;
 
 import java.time.Duration;
@@ -40,7 +40,7 @@ import java.util.concurrent.TimeoutException;
  * function runs again on fresh data.
  *
  * <pre>{@code
- * Stm stm = Stm.builder(client).isolation(Isolation.SERIALIZABLE_SNAPSHOT).prefetch("acct/a", "acct/b").build();
+ * Stm stm = Stm.builder(client.kv()).isolation(Isolation.SERIALIZABLE_SNAPSHOT).prefetch("acct/a", "acct/b").build();
  * StmResult<Void> r = stm.run(tx -> {
  *   long a = Long.parseLong(tx.get("acct/a")), b = Long.parseLong(tx.get("acct/b"));
  *   tx.put("acct/a", Long.toString(a - 10));
@@ -53,9 +53,11 @@ import java.util.concurrent.TimeoutException;
  * the next attempt waits a random (full-jitter) backoff, growing to 200 ms (Go retries at once and can
  * livelock); {@link Builder#maxAttempts(int)} bounds the attempts ({@link StmConflictException}); a snapshot
  * read a lagging member cannot serve yet (future revision) is repeated as a linearizable read; a snapshot
- * read that hit compaction restarts the attempt. A failed read or commit is not retried: it reaches the
- * caller as its {@link EtcdException} (a commit that failed may or may not have been applied — make the
- * function idempotent if that matters, e.g. by writing and checking a marker key).
+ * read that hit compaction restarts the attempt. A failed read or commit is not retried. Failures say whether
+ * anything may have been committed: {@link StmOutcomeUnknownException} when a commit was in flight (it may have
+ * been applied: make the function idempotent where that matters, e.g. by writing and checking a marker key);
+ * any other exception (a failed read, a definite rejection of the commit, {@link TimeoutException} before a
+ * commit was sent, {@link StmConflictException}) means nothing was committed.
  *
  * <p>An {@code Stm} is immutable and thread-safe; each run has its own state.
  */
@@ -72,15 +74,16 @@ public final class Stm {
   private final Executor executor;
 
   private Stm(Builder b) {
-    this.kv = b.client.kv();
+    this.kv = b.kv;
     this.isolation = b.isolation;
     this.prefetch = List.copyOf(b.prefetch);
     this.maxAttempts = b.maxAttempts;
     this.executor = b.executor != null ? b.executor : SharedExecutors.pool();
   }
 
-  public static Builder builder(EtcdClient client) {
-    return new Builder(client);
+  /** An STM over {@code kv}: a client's {@code kv()}, or a namespaced or ordering wrapper of it. */
+  public static Builder builder(KV kv) {
+    return new Builder(kv);
   }
 
   public Isolation isolation() {
@@ -88,8 +91,10 @@ public final class Stm {
   }
 
   /**
-   * Runs {@code fn} until it commits, for at most {@code timeout} in all (then {@link TimeoutException}, and
-   * nothing is committed unless the commit itself was in flight). The function runs in the calling thread.
+   * Runs {@code fn} until it commits, for at most {@code timeout} in all. {@link TimeoutException}: the deadline
+   * passed before a commit was sent, nothing was committed. {@link StmOutcomeUnknownException}: it passed (or the
+   * connection failed) while a commit was in flight, which may have been applied. The function runs in the
+   * calling thread.
    */
   public <T, X extends Exception> StmResult<T> run(StmFunction<T, X> fn, Duration timeout)
       throws X, InterruptedException, TimeoutException {
@@ -99,7 +104,9 @@ public final class Stm {
 
   /**
    * Runs {@code fn} until it commits, or the thread is interrupted; every read and the commit are bounded by
-   * the client's call deadline. The function runs in the calling thread.
+   * the client's call deadline. An interrupt while a commit is in flight is reported as
+   * {@link StmOutcomeUnknownException} (with the interrupt flag set), any other as {@link InterruptedException}.
+   * The function runs in the calling thread.
    */
   public <T, X extends Exception> StmResult<T> run(StmFunction<T, X> fn) throws X, InterruptedException {
     try {
@@ -454,8 +461,21 @@ public final class Stm {
       try {
         return await(txn.commit());
       } catch (Abort a) {
-        rethrowAbort();
-        throw new IllegalStateException("aborted without a reason", a);
+        // The commit was handed to the client: whatever stopped the wait, it may have been applied.
+        Throwable why = abort;
+        String what = why instanceof TimeoutException ? "the run's deadline passed while it was in flight"
+            : why instanceof InterruptedException ? "interrupted while it was in flight"
+            : why instanceof CancellationException ? "the run was cancelled while it was in flight"
+            : "it failed in flight: " + why;
+        if (why instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+        throw new StmOutcomeUnknownException(number, what, why);
+      } catch (EtcdException e) {
+        if (Outcomes.mayHaveApplied(e)) {
+          throw new StmOutcomeUnknownException(number, e.getMessage(), e);
+        }
+        throw e; // a definite rejection: nothing was committed
       }
     }
 
@@ -474,14 +494,14 @@ public final class Stm {
 
   /** Builds an {@link Stm}. */
   public static final class Builder {
-    private final EtcdClient client;
+    private final KV kv;
     private Isolation isolation = Isolation.SERIALIZABLE_SNAPSHOT;
     private final List<ByteSequence> prefetch = new ArrayList<>();
     private int maxAttempts;
     private Executor executor;
 
-    private Builder(EtcdClient client) {
-      this.client = Objects.requireNonNull(client, "client");
+    private Builder(KV kv) {
+      this.kv = Objects.requireNonNull(kv, "kv");
     }
 
     /** The isolation level (default {@link Isolation#SERIALIZABLE_SNAPSHOT}). */

@@ -248,7 +248,7 @@ class ChaosSoakTest {
       int to = (from + 1 + rnd.nextInt(ACCOUNTS - 1)) % ACCOUNTS;
       int amount = 1 + rnd.nextInt(50);
       String marker = "soak/tx/" + thread + "-" + i;
-      Stm stm = Stm.builder(c).prefetch(marker, "soak/acct/" + from, "soak/acct/" + to).build();
+      Stm stm = Stm.builder(c.kv()).prefetch(marker, "soak/acct/" + from, "soak/acct/" + to).build();
       while (true) {
         try {
           StmResult<Boolean> r = stm.run(tx -> {

@@ -81,7 +81,7 @@ class StmTest {
   @Test
   void aFunctionThatThrowsCommitsNothing() throws Exception {
     pinned.kv().put("abort/k", "1").get(10, TimeUnit.SECONDS);
-    Stm stm = Stm.builder(pinned).build();
+    Stm stm = Stm.builder(pinned.kv()).build();
     IllegalStateException boom = new IllegalStateException("boom");
     assertThatThrownBy(() -> stm.run(tx -> {
       tx.put("abort/k", "2");
@@ -112,7 +112,7 @@ class StmTest {
 
   @Test
   void runReturnsTheValueAndTheCommitRevision() throws Exception {
-    Stm stm = Stm.builder(pinned).prefetch("ret/a", "ret/b").build();
+    Stm stm = Stm.builder(pinned.kv()).prefetch("ret/a", "ret/b").build();
     StmResult<String> r = stm.run(tx -> {
       assertThat(tx.get("ret/a")).isNull();
       assertThat(tx.rev("ret/b")).isZero();
@@ -133,7 +133,7 @@ class StmTest {
   void maxAttemptsBoundsConflicts() throws Exception {
     pinned.kv().put("bound/k", "0").get(10, TimeUnit.SECONDS);
     AtomicInteger runs = new AtomicInteger();
-    Stm stm = Stm.builder(pinned).maxAttempts(3).build();
+    Stm stm = Stm.builder(pinned.kv()).maxAttempts(3).build();
     assertThatThrownBy(() -> stm.run(tx -> {
       runs.incrementAndGet();
       tx.get("bound/k");
@@ -157,7 +157,7 @@ class StmTest {
     pinned.kv().put(p + "alice", "on").get(10, TimeUnit.SECONDS);
     pinned.kv().put(p + "bob", "on").get(10, TimeUnit.SECONDS);
     CyclicBarrier bothRead = new CyclicBarrier(2);
-    Stm stm = Stm.builder(pinned).isolation(level).build();
+    Stm stm = Stm.builder(pinned.kv()).isolation(level).build();
     List<CompletableFuture<StmResult<Boolean>>> runs = new ArrayList<>();
     for (String me : List.of("alice", "bob")) {
       runs.add(stm.runAsync(tx -> {
@@ -199,7 +199,7 @@ class StmTest {
     pinned.kv().put(p + "x", "50").get(10, TimeUnit.SECONDS);
     pinned.kv().put(p + "y", "50").get(10, TimeUnit.SECONDS);
     List<Integer> sums = new CopyOnWriteArrayList<>();
-    StmResult<Integer> r = Stm.builder(pinned).isolation(level).build().run(tx -> {
+    StmResult<Integer> r = Stm.builder(pinned.kv()).isolation(level).build().run(tx -> {
       int x = Integer.parseInt(tx.get(p + "x"));
       if (tx.attempt() == 1) {
         pinnedOther.kv().txn().then(Op.put(bs(p + "x"), bs("40")), Op.put(bs(p + "y"), bs("60")))
@@ -227,7 +227,7 @@ class StmTest {
     String p = "blind/" + level + "/";
     pinned.kv().put(p + "x", "1").get(10, TimeUnit.SECONDS);
     pinned.kv().put(p + "y", "original").get(10, TimeUnit.SECONDS);
-    StmResult<Void> r = Stm.builder(pinned).isolation(level).build().run(tx -> {
+    StmResult<Void> r = Stm.builder(pinned.kv()).isolation(level).build().run(tx -> {
       String x = tx.get(p + "x");
       if (tx.attempt() == 1) {
         pinnedOther.kv().put(p + "y", "theirs").get(10, TimeUnit.SECONDS);
@@ -321,7 +321,7 @@ class StmTest {
     String marker = p + "tx/" + id;
     String fromKey = p + "acct/" + from;
     String toKey = p + "acct/" + to;
-    Stm stm = Stm.builder(c).isolation(level).prefetch(marker, fromKey, toKey).build();
+    Stm stm = Stm.builder(c.kv()).isolation(level).prefetch(marker, fromKey, toKey).build();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       try {
