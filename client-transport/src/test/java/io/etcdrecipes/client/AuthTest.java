@@ -1,9 +1,12 @@
 package io.etcdrecipes.client;
 
+import static io.etcdrecipes.testkit.Futures.get;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.etcdrecipes.testkit.Futures;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,9 +63,6 @@ class AuthTest {
         .callTimeout(Duration.ofSeconds(10)).build();
   }
 
-  static <T> T get(CompletableFuture<T> f) throws Exception {
-    return f.get(20, TimeUnit.SECONDS);
-  }
 
   @Test
   void usersRolesAndPermissionsAreListed() throws Exception {

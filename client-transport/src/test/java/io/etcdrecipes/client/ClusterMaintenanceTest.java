@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.etcdrecipes.testkit.Etcdctl;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
 import org.junit.jupiter.api.AfterAll;
@@ -47,6 +48,7 @@ class ClusterMaintenanceTest {
     client.close();
   }
 
+  /** Throws ExecutionException (not the cause): these tests assert on the wrapped cause. */
   static <T> T get(java.util.concurrent.CompletableFuture<T> f) throws Exception {
     return f.get(20, TimeUnit.SECONDS);
   }

@@ -32,18 +32,15 @@ class KvEdgeTest {
     client.close();
   }
 
-  static ByteSequence bs(String s) {
-    return ByteSequence.of(s);
-  }
 
   static long revision() throws Exception {
-    return client.kv().get(bs("any")).get(10, TimeUnit.SECONDS).header().revision();
+    return client.kv().get(ByteSequence.of("any")).get(10, TimeUnit.SECONDS).header().revision();
   }
 
   @Test
   void emptyKeyIsRejectedBeforeSendingAndNothingIsWritten() throws Exception {
     long before = revision();
-    assertThatThrownBy(() -> client.kv().put(ByteSequence.EMPTY, bs("v")).get(10, TimeUnit.SECONDS))
+    assertThatThrownBy(() -> client.kv().put(ByteSequence.EMPTY, ByteSequence.of("v")).get(10, TimeUnit.SECONDS))
         .cause().isInstanceOf(EmptyKeyException.class).hasMessageContaining("key is not provided");
     assertThatThrownBy(() -> client.kv().get(ByteSequence.EMPTY).get(10, TimeUnit.SECONDS))
         .cause().isInstanceOf(EmptyKeyException.class);
@@ -57,15 +54,15 @@ class KvEdgeTest {
     long before = revision();
     // above the client's 2 MiB send limit: rejected before sending
     ByteSequence huge = ByteSequence.of(new byte[3 * 1024 * 1024]);
-    assertThatThrownBy(() -> client.kv().put(bs("big/a"), huge).get(10, TimeUnit.SECONDS))
+    assertThatThrownBy(() -> client.kv().put(ByteSequence.of("big/a"), huge).get(10, TimeUnit.SECONDS))
         .cause().isInstanceOf(RequestTooLargeException.class).hasMessageContaining("nothing was sent");
     // under the client's limit but above the server's 1.5 MiB default: the server's typed error
     ByteSequence large = ByteSequence.of(new byte[1800 * 1024]);
-    assertThatThrownBy(() -> client.kv().put(bs("big/b"), large).get(10, TimeUnit.SECONDS))
+    assertThatThrownBy(() -> client.kv().put(ByteSequence.of("big/b"), large).get(10, TimeUnit.SECONDS))
         .cause().isInstanceOfSatisfying(RequestTooLargeException.class,
             e -> assertThat(e.serverError()).isEqualTo(ServerError.REQUEST_TOO_LARGE));
     assertThat(revision()).isEqualTo(before);
-    assertThat(client.kv().get(bs("big/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).count()).isZero();
+    assertThat(client.kv().get(ByteSequence.of("big/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).count()).isZero();
   }
 
   @Test
@@ -85,11 +82,11 @@ class KvEdgeTest {
     long r1 = client.kv().put("cmp/a", "1").get(10, TimeUnit.SECONDS).header().revision();
     long r2 = client.kv().put("cmp/a", "2").get(10, TimeUnit.SECONDS).header().revision();
     client.kv().compact(r2, true).get(10, TimeUnit.SECONDS);
-    assertThatThrownBy(() -> client.kv().get(bs("cmp/a"), GetOption.builder().revision(r1).build()).get(10, TimeUnit.SECONDS))
+    assertThatThrownBy(() -> client.kv().get(ByteSequence.of("cmp/a"), GetOption.builder().revision(r1).build()).get(10, TimeUnit.SECONDS))
         .cause().isInstanceOf(CompactedException.class);
-    assertThat(client.kv().get(bs("cmp/a"), GetOption.builder().revision(r2).build()).get(10, TimeUnit.SECONDS)
+    assertThat(client.kv().get(ByteSequence.of("cmp/a"), GetOption.builder().revision(r2).build()).get(10, TimeUnit.SECONDS)
         .first().value().toStringUtf8()).isEqualTo("2");
-    assertThatThrownBy(() -> client.kv().get(bs("cmp/a"), GetOption.builder().revision(r2 + 1000).build()).get(10, TimeUnit.SECONDS))
+    assertThatThrownBy(() -> client.kv().get(ByteSequence.of("cmp/a"), GetOption.builder().revision(r2 + 1000).build()).get(10, TimeUnit.SECONDS))
         .cause().isInstanceOf(FutureRevisionException.class);
     client.kv().delete("cmp/a").get(10, TimeUnit.SECONDS);
   }
@@ -103,10 +100,10 @@ class KvEdgeTest {
       assertThat(client.kv().get("tenant1/a").get(10, TimeUnit.SECONDS).first().value().toStringUtf8()).isEqualTo("1");
       GetResponse all = ns.kv().get(ByteSequence.EMPTY, GetOption.prefix()).get(10, TimeUnit.SECONDS);
       assertThat(all.kvs()).extracting(kv -> kv.key().toStringUtf8()).containsExactly("a", "b");
-      GetResponse fromKey = ns.kv().get(bs("b"), GetOption.builder().fromKey().build()).get(10, TimeUnit.SECONDS);
+      GetResponse fromKey = ns.kv().get(ByteSequence.of("b"), GetOption.builder().fromKey().build()).get(10, TimeUnit.SECONDS);
       assertThat(fromKey.kvs()).extracting(kv -> kv.key().toStringUtf8()).containsExactly("b");
-      TxnResponse t = ns.kv().txn().when(Compare.value(bs("a")).equal("1"))
-          .then(Op.put(bs("c"), bs("3"), PutOption.builder().prevKv().build()), Op.get(bs("a"))).commit().get(10, TimeUnit.SECONDS);
+      TxnResponse t = ns.kv().txn().when(Compare.value(ByteSequence.of("a")).equal("1"))
+          .then(Op.put(ByteSequence.of("c"), ByteSequence.of("3"), PutOption.builder().prevKv().build()), Op.get(ByteSequence.of("a"))).commit().get(10, TimeUnit.SECONDS);
       assertThat(t.succeeded()).isTrue();
       assertThat(t.getResponse(1).first().key().toStringUtf8()).isEqualTo("a");
       assertThat(client.kv().get("tenant1/c").get(10, TimeUnit.SECONDS).kvs()).hasSize(1);
@@ -125,7 +122,7 @@ class KvEdgeTest {
       puts.add(client.kv().put(String.format("page/%05d", i), "v" + i));
     }
     CompletableFuture.allOf(puts.toArray(new CompletableFuture[0])).get(60, TimeUnit.SECONDS);
-    RangeIterator it = client.kv().iterate(bs("page/"), GetOption.prefix(), 100);
+    RangeIterator it = client.kv().iterate(ByteSequence.of("page/"), GetOption.prefix(), 100);
     int seen = 0;
     String last = "";
     while (it.hasNext()) {
@@ -142,6 +139,6 @@ class KvEdgeTest {
     assertThat(seen).isEqualTo(n);
     assertThat(last).isEqualTo("page/02499");
     assertThat(it.revision()).isPositive();
-    client.kv().delete(bs("page/"), DeleteOption.prefix()).get(30, TimeUnit.SECONDS);
+    client.kv().delete(ByteSequence.of("page/"), DeleteOption.prefix()).get(30, TimeUnit.SECONDS);
   }
 }

@@ -65,12 +65,9 @@ class KvTest {
     return client.kv().put(key, value).get(10, TimeUnit.SECONDS).header().revision();
   }
 
-  static ByteSequence bs(String s) {
-    return ByteSequence.of(s);
-  }
 
   static List<String> keys(String key, GetOption option) throws Exception {
-    return client.kv().get(bs(key), option).get(10, TimeUnit.SECONDS).kvs().stream()
+    return client.kv().get(ByteSequence.of(key), option).get(10, TimeUnit.SECONDS).kvs().stream()
         .map(kv -> kv.key().toStringUtf8()).collect(Collectors.toList());
   }
 
@@ -91,15 +88,15 @@ class KvTest {
   @Test
   void prefixRangeFromKeyAndLimitMatchEtcdctl() throws Exception {
     assertThat(keys("kv/", GetOption.prefix())).isEqualTo(etcdctl.keys("kv/", "--prefix")).hasSize(10);
-    assertThat(keys("kv/c", GetOption.builder().range(bs("kv/g")).build()))
+    assertThat(keys("kv/c", GetOption.builder().range(ByteSequence.of("kv/g")).build()))
         .isEqualTo(etcdctl.keys("kv/c", "kv/g")).containsExactly("kv/c", "kv/d", "kv/e", "kv/f");
-    assertThat(keys("kv/h", GetOption.builder().range(bs("kv/~")).build()))
+    assertThat(keys("kv/h", GetOption.builder().range(ByteSequence.of("kv/~")).build()))
         .isEqualTo(etcdctl.keys("kv/h", "kv/~")).containsExactly("kv/h", "kv/i", "kv/j");
     assertThat(keys("kv/h", GetOption.builder().fromKey().build()))
         .isEqualTo(etcdctl.keys("kv/h", "--from-key")).startsWith("kv/h", "kv/i", "kv/j", "kw/outside");
     assertThat(keys("kv/", GetOption.builder().prefix().limit(3).build()))
         .isEqualTo(etcdctl.keys("kv/", "--prefix", "--limit", "3"));
-    GetResponse limited = client.kv().get(bs("kv/"), GetOption.builder().prefix().limit(3).build()).get(10, TimeUnit.SECONDS);
+    GetResponse limited = client.kv().get(ByteSequence.of("kv/"), GetOption.builder().prefix().limit(3).build()).get(10, TimeUnit.SECONDS);
     assertThat(limited.more()).isTrue();
     assertThat(limited.count()).isEqualTo(10);
     // an empty key with prefix means every key
@@ -130,7 +127,7 @@ class KvTest {
   void revisionSerializableKeysOnlyCountOnlyMatchEtcdctl() throws Exception {
     GetOption atRev = GetOption.builder().prefix().revision(revisionAfterFirstRound).build();
     assertThat(keys("kv/", atRev)).isEqualTo(etcdctl.keys("kv/", "--prefix", "--rev", Long.toString(revisionAfterFirstRound)));
-    KeyValue old = client.kv().get(bs("kv/a"), GetOption.builder().revision(revisionAfterFirstRound).build())
+    KeyValue old = client.kv().get(ByteSequence.of("kv/a"), GetOption.builder().revision(revisionAfterFirstRound).build())
         .get(10, TimeUnit.SECONDS).first();
     assertThat(old.value().toStringUtf8()).isEqualTo("vz");
     assertThat(old.version()).isEqualTo(1);
@@ -138,12 +135,12 @@ class KvTest {
     assertThat(keys("kv/", GetOption.builder().prefix().serializable().build()))
         .isEqualTo(etcdctl.keys("kv/", "--prefix", "--consistency", "s"));
 
-    GetResponse keysOnly = client.kv().get(bs("kv/"), GetOption.builder().prefix().keysOnly().build()).get(10, TimeUnit.SECONDS);
+    GetResponse keysOnly = client.kv().get(ByteSequence.of("kv/"), GetOption.builder().prefix().keysOnly().build()).get(10, TimeUnit.SECONDS);
     assertThat(keysOnly.kvs()).allSatisfy(kv -> assertThat(kv.value().isEmpty()).isTrue());
     assertThat(keysOnly.kvs().stream().map(kv -> kv.key().toStringUtf8()))
         .containsExactlyElementsOf(etcdctl.keys("kv/", "--prefix", "--keys-only"));
 
-    GetResponse count = client.kv().get(bs("kv/"), GetOption.builder().prefix().countOnly().build()).get(10, TimeUnit.SECONDS);
+    GetResponse count = client.kv().get(ByteSequence.of("kv/"), GetOption.builder().prefix().countOnly().build()).get(10, TimeUnit.SECONDS);
     assertThat(count.kvs()).isEmpty();
     assertThat(count.count()).isEqualTo(etcdctl.count("kv/", "--prefix", "--keys-only")).isEqualTo(10);
   }
@@ -177,26 +174,26 @@ class KvTest {
 
   @Test
   void putOptions() throws Exception {
-    PutResponse first = client.kv().put(bs("kp/x"), bs("1"), PutOption.builder().prevKv().build()).get(10, TimeUnit.SECONDS);
+    PutResponse first = client.kv().put(ByteSequence.of("kp/x"), ByteSequence.of("1"), PutOption.builder().prevKv().build()).get(10, TimeUnit.SECONDS);
     assertThat(first.prevKv()).isNull();
-    PutResponse second = client.kv().put(bs("kp/x"), bs("2"), PutOption.builder().prevKv().build()).get(10, TimeUnit.SECONDS);
+    PutResponse second = client.kv().put(ByteSequence.of("kp/x"), ByteSequence.of("2"), PutOption.builder().prevKv().build()).get(10, TimeUnit.SECONDS);
     assertThat(second.prevKv().value().toStringUtf8()).isEqualTo("1");
 
     long lease = client.lease().grant(60).get(10, TimeUnit.SECONDS).id();
-    client.kv().put(bs("kp/x"), bs("3"), PutOption.lease(lease)).get(10, TimeUnit.SECONDS);
+    client.kv().put(ByteSequence.of("kp/x"), ByteSequence.of("3"), PutOption.lease(lease)).get(10, TimeUnit.SECONDS);
     assertThat(client.kv().get("kp/x").get(10, TimeUnit.SECONDS).first().lease()).isEqualTo(lease);
 
     // ignoreLease keeps the lease; ignoreValue keeps the value
-    client.kv().put(bs("kp/x"), bs("4"), PutOption.builder().ignoreLease().build()).get(10, TimeUnit.SECONDS);
+    client.kv().put(ByteSequence.of("kp/x"), ByteSequence.of("4"), PutOption.builder().ignoreLease().build()).get(10, TimeUnit.SECONDS);
     KeyValue kv = client.kv().get("kp/x").get(10, TimeUnit.SECONDS).first();
     assertThat(kv.value().toStringUtf8()).isEqualTo("4");
     assertThat(kv.lease()).isEqualTo(lease);
-    client.kv().put(bs("kp/x"), ByteSequence.EMPTY, PutOption.builder().ignoreValue().lease(0).build()).get(10, TimeUnit.SECONDS);
+    client.kv().put(ByteSequence.of("kp/x"), ByteSequence.EMPTY, PutOption.builder().ignoreValue().lease(0).build()).get(10, TimeUnit.SECONDS);
     kv = client.kv().get("kp/x").get(10, TimeUnit.SECONDS).first();
     assertThat(kv.value().toStringUtf8()).isEqualTo("4");
     assertThat(kv.lease()).isZero();
     // ignoreValue on a missing key is the server's "key not found"
-    assertThatThrownBy(() -> client.kv().put(bs("kp/missing"), ByteSequence.EMPTY,
+    assertThatThrownBy(() -> client.kv().put(ByteSequence.of("kp/missing"), ByteSequence.EMPTY,
         PutOption.builder().ignoreValue().build()).get(10, TimeUnit.SECONDS))
         .cause().isInstanceOfSatisfying(EtcdException.class,
             e -> assertThat(e.serverError()).isEqualTo(ServerError.KEY_NOT_FOUND));
@@ -209,16 +206,16 @@ class KvTest {
     for (String k : List.of("~kd/a", "~kd/b", "~kd/c", "~kd/d", "~kd/e", "~kd/f")) {
       put(k, k + "-v");
     }
-    DeleteResponse one = client.kv().delete(bs("~kd/a"), DeleteOption.builder().prevKv().build()).get(10, TimeUnit.SECONDS);
+    DeleteResponse one = client.kv().delete(ByteSequence.of("~kd/a"), DeleteOption.builder().prevKv().build()).get(10, TimeUnit.SECONDS);
     assertThat(one.deleted()).isEqualTo(1);
     assertThat(one.prevKvs()).extracting(kv -> kv.value().toStringUtf8()).containsExactly("~kd/a-v");
-    DeleteResponse range = client.kv().delete(bs("~kd/b"), DeleteOption.builder().range(bs("~kd/d")).build()).get(10, TimeUnit.SECONDS);
+    DeleteResponse range = client.kv().delete(ByteSequence.of("~kd/b"), DeleteOption.builder().range(ByteSequence.of("~kd/d")).build()).get(10, TimeUnit.SECONDS);
     assertThat(range.deleted()).isEqualTo(2);
     assertThat(range.prevKvs()).isEmpty();
-    DeleteResponse fromKey = client.kv().delete(bs("~kd/e"), DeleteOption.builder().fromKey().prevKv().build()).get(10, TimeUnit.SECONDS);
+    DeleteResponse fromKey = client.kv().delete(ByteSequence.of("~kd/e"), DeleteOption.builder().fromKey().prevKv().build()).get(10, TimeUnit.SECONDS);
     assertThat(fromKey.prevKvs()).extracting(kv -> kv.key().toStringUtf8()).containsExactly("~kd/e", "~kd/f");
-    DeleteResponse prefix = client.kv().delete(bs("~kd/"), DeleteOption.prefix()).get(10, TimeUnit.SECONDS);
+    DeleteResponse prefix = client.kv().delete(ByteSequence.of("~kd/"), DeleteOption.prefix()).get(10, TimeUnit.SECONDS);
     assertThat(prefix.deleted()).isEqualTo(1);
-    assertThat(client.kv().get(bs("~kd/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs()).isEmpty();
+    assertThat(client.kv().get(ByteSequence.of("~kd/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs()).isEmpty();
   }
 }

@@ -2,6 +2,7 @@ package io.etcdrecipes.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.etcdrecipes.testkit.Futures;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;

@@ -26,8 +26,8 @@ class TxnTest {
   static void prepare() throws Exception {
     client = EtcdClient.builder().endpoints(etcd.endpoints()).build();
     lease = client.lease().grant(120).get(10, TimeUnit.SECONDS).id();
-    client.kv().put(bs("tx/x"), bs("m"), PutOption.lease(lease)).get(10, TimeUnit.SECONDS);
-    client.kv().put(bs("tx/x"), bs("m"), PutOption.builder().ignoreLease().build()).get(10, TimeUnit.SECONDS);
+    client.kv().put(ByteSequence.of("tx/x"), ByteSequence.of("m"), PutOption.lease(lease)).get(10, TimeUnit.SECONDS);
+    client.kv().put(ByteSequence.of("tx/x"), ByteSequence.of("m"), PutOption.builder().ignoreLease().build()).get(10, TimeUnit.SECONDS);
     client.kv().put("tx/y", "b").get(10, TimeUnit.SECONDS);
     x = client.kv().get("tx/x").get(10, TimeUnit.SECONDS).first();
   }
@@ -35,13 +35,10 @@ class TxnTest {
   @AfterAll
   static void cleanup() throws Exception {
     client.lease().revoke(lease).get(10, TimeUnit.SECONDS);
-    client.kv().delete(bs("tx/"), DeleteOption.prefix()).get(10, TimeUnit.SECONDS);
+    client.kv().delete(ByteSequence.of("tx/"), DeleteOption.prefix()).get(10, TimeUnit.SECONDS);
     client.close();
   }
 
-  static ByteSequence bs(String s) {
-    return ByteSequence.of(s);
-  }
 
   static boolean holds(Compare c) throws Exception {
     return client.kv().txn().when(c).commit().get(10, TimeUnit.SECONDS).succeeded();
@@ -49,14 +46,14 @@ class TxnTest {
 
   @Test
   void everyTargetAndResult() throws Exception {
-    ByteSequence k = bs("tx/x");
+    ByteSequence k = ByteSequence.of("tx/x");
     assertThat(x.version()).isEqualTo(2);
     // value "m"
     assertThat(holds(Compare.value(k).equal("m"))).isTrue();
-    assertThat(holds(Compare.value(k).notEqual(bs("n")))).isTrue();
-    assertThat(holds(Compare.value(k).greater(bs("a")))).isTrue();
-    assertThat(holds(Compare.value(k).less(bs("z")))).isTrue();
-    assertThat(holds(Compare.value(k).less(bs("a")))).isFalse();
+    assertThat(holds(Compare.value(k).notEqual(ByteSequence.of("n")))).isTrue();
+    assertThat(holds(Compare.value(k).greater(ByteSequence.of("a")))).isTrue();
+    assertThat(holds(Compare.value(k).less(ByteSequence.of("z")))).isTrue();
+    assertThat(holds(Compare.value(k).less(ByteSequence.of("a")))).isFalse();
     // version 2
     assertThat(holds(Compare.version(k).equal(2))).isTrue();
     assertThat(holds(Compare.version(k).greater(1))).isTrue();
@@ -69,11 +66,11 @@ class TxnTest {
     assertThat(holds(Compare.modRevision(k).greater(x.modRevision()))).isFalse();
     // lease
     assertThat(holds(Compare.lease(k).equal(lease))).isTrue();
-    assertThat(holds(Compare.lease(bs("tx/y")).equal(0))).isTrue();
+    assertThat(holds(Compare.lease(ByteSequence.of("tx/y")).equal(0))).isTrue();
     // clientv3util helpers
     assertThat(holds(Compare.keyExists(k))).isTrue();
     assertThat(holds(Compare.keyMissing(k))).isFalse();
-    assertThat(holds(Compare.keyMissing(bs("tx/none")))).isTrue();
+    assertThat(holds(Compare.keyMissing(ByteSequence.of("tx/none")))).isTrue();
   }
 
   @Test
@@ -81,22 +78,22 @@ class TxnTest {
     long first = client.kv().put("tx/r/a", "m").get(10, TimeUnit.SECONDS).header().revision();
     client.kv().put("tx/r/b", "q").get(10, TimeUnit.SECONDS);
     // a range compare holds when it holds for every key in the range
-    assertThat(holds(Compare.version(bs("tx/r/")).withPrefix().greater(0))).isTrue();
-    assertThat(holds(Compare.createRevision(bs("tx/r/")).withPrefix().less(first + 1))).isFalse();
-    assertThat(holds(Compare.createRevision(bs("tx/r/")).withPrefix().greater(first - 1))).isTrue();
-    assertThat(holds(Compare.value(bs("tx/r/a")).withRange(bs("tx/r/z")).greater(bs("a")))).isTrue();
-    assertThat(holds(Compare.value(bs("tx/r/a")).withRange(bs("tx/r/z")).equal("m"))).isFalse();
+    assertThat(holds(Compare.version(ByteSequence.of("tx/r/")).withPrefix().greater(0))).isTrue();
+    assertThat(holds(Compare.createRevision(ByteSequence.of("tx/r/")).withPrefix().less(first + 1))).isFalse();
+    assertThat(holds(Compare.createRevision(ByteSequence.of("tx/r/")).withPrefix().greater(first - 1))).isTrue();
+    assertThat(holds(Compare.value(ByteSequence.of("tx/r/a")).withRange(ByteSequence.of("tx/r/z")).greater(ByteSequence.of("a")))).isTrue();
+    assertThat(holds(Compare.value(ByteSequence.of("tx/r/a")).withRange(ByteSequence.of("tx/r/z")).equal("m"))).isFalse();
   }
 
   @Test
   void thenAndElseBranchesWithEveryOpAndNesting() throws Exception {
     TxnResponse r = client.kv().txn()
-        .when(Compare.value(bs("tx/x")).equal("m"))
-        .then(Op.get(bs("tx/x")), Op.put(bs("tx/n1"), bs("1"), PutOption.builder().prevKv().build()),
-            Op.delete(bs("tx/y"), DeleteOption.builder().prevKv().build()),
-            Op.txn(List.of(Compare.keyMissing(bs("tx/y"))), List.of(Op.put(bs("tx/n3"), bs("3"))),
-                List.of(Op.put(bs("tx/n2"), bs("2")))))
-        .orElse(Op.put(bs("tx/else"), bs("x")))
+        .when(Compare.value(ByteSequence.of("tx/x")).equal("m"))
+        .then(Op.get(ByteSequence.of("tx/x")), Op.put(ByteSequence.of("tx/n1"), ByteSequence.of("1"), PutOption.builder().prevKv().build()),
+            Op.delete(ByteSequence.of("tx/y"), DeleteOption.builder().prevKv().build()),
+            Op.txn(List.of(Compare.keyMissing(ByteSequence.of("tx/y"))), List.of(Op.put(ByteSequence.of("tx/n3"), ByteSequence.of("3"))),
+                List.of(Op.put(ByteSequence.of("tx/n2"), ByteSequence.of("2")))))
+        .orElse(Op.put(ByteSequence.of("tx/else"), ByteSequence.of("x")))
         .commit().get(10, TimeUnit.SECONDS);
     assertThat(r.succeeded()).isTrue();
     assertThat(r.responses()).hasSize(4);
@@ -112,8 +109,8 @@ class TxnTest {
     assertThat(client.kv().get("tx/n3").get(10, TimeUnit.SECONDS).kvs()).isEmpty();
     assertThat(client.kv().get("tx/else").get(10, TimeUnit.SECONDS).kvs()).isEmpty();
 
-    TxnResponse failed = client.kv().txn().when(Compare.value(bs("tx/x")).equal("other"))
-        .then(Op.put(bs("tx/then"), bs("x"))).orElse(Op.get(bs("tx/n1")))
+    TxnResponse failed = client.kv().txn().when(Compare.value(ByteSequence.of("tx/x")).equal("other"))
+        .then(Op.put(ByteSequence.of("tx/then"), ByteSequence.of("x"))).orElse(Op.get(ByteSequence.of("tx/n1")))
         .commit().get(10, TimeUnit.SECONDS);
     assertThat(failed.succeeded()).isFalse();
     assertThat(failed.getResponse(0).first().value().toStringUtf8()).isEqualTo("1");
@@ -125,13 +122,13 @@ class TxnTest {
     assertThatThrownBy(() -> client.kv().txn().then().when()).isInstanceOf(IllegalStateException.class);
     assertThatThrownBy(() -> client.kv().txn().when().when()).isInstanceOf(IllegalStateException.class);
     assertThatThrownBy(() -> client.kv().txn().orElse().then()).isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> Compare.value(bs("k")).equal(1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Compare.value(ByteSequence.of("k")).equal(1)).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void duplicateKeyInTxnIsTheServersTypedError() {
     assertThatThrownBy(() -> client.kv().txn()
-        .then(Op.put(bs("tx/d"), bs("1")), Op.put(bs("tx/d"), bs("2"))).commit().get(10, TimeUnit.SECONDS))
+        .then(Op.put(ByteSequence.of("tx/d"), ByteSequence.of("1")), Op.put(ByteSequence.of("tx/d"), ByteSequence.of("2"))).commit().get(10, TimeUnit.SECONDS))
         .cause().isInstanceOfSatisfying(EtcdException.class, e -> {
           assertThat(e.serverError()).isEqualTo(ServerError.DUPLICATE_KEY);
           assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);

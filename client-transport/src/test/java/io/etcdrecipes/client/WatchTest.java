@@ -45,9 +45,6 @@ class WatchTest {
     return EtcdClient.builder().endpoints(endpoints).callTimeout(Duration.ofSeconds(5)).build();
   }
 
-  private static ByteSequence bs(String s) {
-    return ByteSequence.of(s);
-  }
 
   /** Collects everything a watch delivers. */
   static class Recorder implements WatchListener {
@@ -98,7 +95,7 @@ class WatchTest {
       for (int i = 0; i < n; i++) {
         Recorder r = new Recorder();
         recorders.add(r);
-        watchers.add(client.watch().watch(bs(prefix + i), r));
+        watchers.add(client.watch().watch(ByteSequence.of(prefix + i), r));
       }
       CompletableFuture.allOf(watchers.stream().map(Watcher::created).toArray(CompletableFuture[]::new))
           .get(30, TimeUnit.SECONDS);
@@ -182,7 +179,7 @@ class WatchTest {
   private void exactlyOnceInOrder(String prefix, String watchEndpoints, Consumer<EtcdClient> fault) throws Exception {
     try (EtcdClient watchClient = client(watchEndpoints); EtcdClient writeClient = client(etcd.endpoints())) {
       Recorder rec = new Recorder();
-      Watcher w = watchClient.watch().watch(bs(prefix), WatchOption.prefix(), rec);
+      Watcher w = watchClient.watch().watch(ByteSequence.of(prefix), WatchOption.prefix(), rec);
       w.created().get(10, TimeUnit.SECONDS);
       List<String> unknownAfter;
       try (SequentialWriter writer = new SequentialWriter(writeClient, prefix)) {
@@ -192,7 +189,7 @@ class WatchTest {
         writer.close();
         unknownAfter = List.copyOf(writer.unknown);
         // The store is the truth: every write it holds must reach the watcher, once, in order.
-        List<KeyValue> stored = writeClient.kv().get(bs(prefix), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs();
+        List<KeyValue> stored = writeClient.kv().get(ByteSequence.of(prefix), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs();
         List<KeyValue> expected = stored.stream()
             .sorted((a, b) -> Long.compare(a.modRevision(), b.modRevision())).toList();
         long last = expected.get(expected.size() - 1).modRevision();
@@ -267,7 +264,7 @@ class WatchTest {
       client.kv().compact(compactAt).get(10, TimeUnit.SECONDS);
 
       Recorder rec = new Recorder();
-      Watcher w = client.watch().watch(bs("compacted/a"), WatchOption.builder().revision(first).build(), rec);
+      Watcher w = client.watch().watch(ByteSequence.of("compacted/a"), WatchOption.builder().revision(first).build(), rec);
       Throwable t = failure(w.done(), WAIT);
       assertThat(t).isInstanceOf(CompactedException.class);
       assertThat(((CompactedException) t).compactRevision()).isEqualTo(compactAt);
@@ -278,7 +275,7 @@ class WatchTest {
 
       // Watching from the compaction revision itself is allowed and replays it.
       Recorder ok = new Recorder();
-      try (Watcher w2 = client.watch().watch(bs("compacted/a"), WatchOption.builder().revision(compactAt).build(), ok)) {
+      try (Watcher w2 = client.watch().watch(ByteSequence.of("compacted/a"), WatchOption.builder().revision(compactAt).build(), ok)) {
         await().atMost(WAIT).until(() -> ok.events.size() == 1);
         assertThat(ok.events.get(0).kv().value().toStringUtf8()).isEqualTo("3");
       }
@@ -290,7 +287,7 @@ class WatchTest {
     EtcdMember m = etcd.member(0);
     try (EtcdClient watchClient = client(m.proxiedEndpoint()); EtcdClient writer = client(etcd.endpoints())) {
       Recorder rec = new Recorder();
-      Watcher w = watchClient.watch().watch(bs("offline/"), WatchOption.prefix(), rec);
+      Watcher w = watchClient.watch().watch(ByteSequence.of("offline/"), WatchOption.prefix(), rec);
       w.created().get(10, TimeUnit.SECONDS);
       writer.kv().put("offline/a", "1").get(10, TimeUnit.SECONDS);
       await().atMost(WAIT).until(() -> rec.events.size() == 1);
@@ -320,12 +317,12 @@ class WatchTest {
     java.util.Arrays.fill(big, (byte) 'x');
     try (EtcdClient client = EtcdClient.builder().endpoints(small.endpoints()).build()) {
       for (int i = 0; i < keys; i++) {
-        client.kv().put(bs("frag/" + i), ByteSequence.of(big)).get(10, TimeUnit.SECONDS);
+        client.kv().put(ByteSequence.of("frag/" + i), ByteSequence.of(big)).get(10, TimeUnit.SECONDS);
       }
       Recorder rec = new Recorder();
-      Watcher w = client.watch().watch(bs("frag/"), WatchOption.builder().prefix().prevKv().fragment().build(), rec);
+      Watcher w = client.watch().watch(ByteSequence.of("frag/"), WatchOption.builder().prefix().prevKv().fragment().build(), rec);
       w.created().get(10, TimeUnit.SECONDS);
-      DeleteResponse del = client.kv().delete(bs("frag/"), DeleteOption.prefix()).get(10, TimeUnit.SECONDS);
+      DeleteResponse del = client.kv().delete(ByteSequence.of("frag/"), DeleteOption.prefix()).get(10, TimeUnit.SECONDS);
       await().atMost(WAIT).until(() -> rec.events.size() == keys);
       assertThat(rec.responses).hasSize(1);
       assertThat(rec.events).allSatisfy(e -> {
@@ -346,9 +343,9 @@ class WatchTest {
       Recorder noPut = new Recorder();
       Recorder noDelete = new Recorder();
       List<Watcher> ws = List.of(
-          client.watch().watch(bs("opts/k"), WatchOption.builder().prevKv().build(), prev),
-          client.watch().watch(bs("opts/k"), WatchOption.builder().noPut().build(), noPut),
-          client.watch().watch(bs("opts/k"), WatchOption.builder().noDelete().build(), noDelete));
+          client.watch().watch(ByteSequence.of("opts/k"), WatchOption.builder().prevKv().build(), prev),
+          client.watch().watch(ByteSequence.of("opts/k"), WatchOption.builder().noPut().build(), noPut),
+          client.watch().watch(ByteSequence.of("opts/k"), WatchOption.builder().noDelete().build(), noDelete));
       for (Watcher w : ws) {
         w.created().get(10, TimeUnit.SECONDS);
       }
@@ -372,8 +369,8 @@ class WatchTest {
     try (EtcdClient client = client(etcd.endpoints())) {
       Recorder range = new Recorder();
       Recorder fromKey = new Recorder();
-      Watcher w1 = client.watch().watch(bs("rng/b"), WatchOption.builder().range(bs("rng/d")).build(), range);
-      Watcher w2 = client.watch().watch(bs("rng/c"), WatchOption.builder().fromKey().build(), fromKey);
+      Watcher w1 = client.watch().watch(ByteSequence.of("rng/b"), WatchOption.builder().range(ByteSequence.of("rng/d")).build(), range);
+      Watcher w2 = client.watch().watch(ByteSequence.of("rng/c"), WatchOption.builder().fromKey().build(), fromKey);
       w1.created().get(10, TimeUnit.SECONDS);
       w2.created().get(10, TimeUnit.SECONDS);
       for (String k : List.of("rng/a", "rng/b", "rng/c", "rng/d", "rng/e", "rnh")) {
@@ -394,7 +391,7 @@ class WatchTest {
       client.kv().put("hist/k", "2").get(10, TimeUnit.SECONDS);
       client.kv().delete("hist/k").get(10, TimeUnit.SECONDS);
       Recorder rec = new Recorder();
-      try (Watcher w = client.watch().watch(bs("hist/k"), WatchOption.builder().revision(first).build(), rec)) {
+      try (Watcher w = client.watch().watch(ByteSequence.of("hist/k"), WatchOption.builder().revision(first).build(), rec)) {
         await().atMost(WAIT).until(() -> rec.events.size() == 3);
         assertThat(rec.events).extracting(e -> e.type() + ":" + e.kv().value().toStringUtf8())
             .containsExactly("PUT:1", "PUT:2", "DELETE:");
@@ -413,7 +410,7 @@ class WatchTest {
         first = first == 0 ? r : first;
       }
       Recorder rec = new Recorder();
-      try (Watcher w = client.watch().watch(bs("replay/"), WatchOption.builder().prefix().revision(first).build(), rec)) {
+      try (Watcher w = client.watch().watch(ByteSequence.of("replay/"), WatchOption.builder().prefix().revision(first).build(), rec)) {
         w.created().get(10, TimeUnit.SECONDS);
         // The watcher is "unsynced" on the server and catches up in a background loop; a progress response may
         // come first and name the current revision. It must not make the client drop the replay.
@@ -431,8 +428,8 @@ class WatchTest {
     try (EtcdClient client = client(etcd.endpoints())) {
       Recorder periodic = new Recorder();
       Recorder asked = new Recorder();
-      try (Watcher w1 = client.watch().watch(bs("progress/a"), WatchOption.builder().progressNotify().build(), periodic);
-           Watcher w2 = client.watch().watch(bs("progress/b"), asked)) {
+      try (Watcher w1 = client.watch().watch(ByteSequence.of("progress/a"), WatchOption.builder().progressNotify().build(), periodic);
+           Watcher w2 = client.watch().watch(ByteSequence.of("progress/b"), asked)) {
         w1.created().get(10, TimeUnit.SECONDS);
         w2.created().get(10, TimeUnit.SECONDS);
         long rev = client.kv().put("progress/other", "x").get(10, TimeUnit.SECONDS).header().revision();
@@ -454,8 +451,8 @@ class WatchTest {
       long before = client.kv().put("created/x", "0").get(10, TimeUnit.SECONDS).header().revision();
       Recorder rec = new Recorder();
       Recorder plain = new Recorder();
-      try (Watcher w = client.watch().watch(bs("created/x"), WatchOption.builder().createdNotify().build(), rec);
-           Watcher p = client.watch().watch(bs("created/x"), plain)) {
+      try (Watcher w = client.watch().watch(ByteSequence.of("created/x"), WatchOption.builder().createdNotify().build(), rec);
+           Watcher p = client.watch().watch(ByteSequence.of("created/x"), plain)) {
         w.created().get(10, TimeUnit.SECONDS);
         p.created().get(10, TimeUnit.SECONDS);
         long rev = client.kv().put("created/x", "1").get(10, TimeUnit.SECONDS).header().revision();
@@ -490,8 +487,8 @@ class WatchTest {
         }
       };
       Recorder fast = new Recorder();
-      try (Watcher ws = client.watch().watch(bs("blocked/"), WatchOption.prefix(), slow);
-           Watcher wf = client.watch().watch(bs("blocked/"), WatchOption.prefix(), fast)) {
+      try (Watcher ws = client.watch().watch(ByteSequence.of("blocked/"), WatchOption.prefix(), slow);
+           Watcher wf = client.watch().watch(ByteSequence.of("blocked/"), WatchOption.prefix(), fast)) {
         ws.created().get(10, TimeUnit.SECONDS);
         wf.created().get(10, TimeUnit.SECONDS);
         client.kv().put("blocked/0", "0").get(10, TimeUnit.SECONDS);
@@ -520,7 +517,7 @@ class WatchTest {
     try (EtcdClient client = client(etcd.endpoints())) {
       long base = ServerMetrics.sum(etcd.members(), "etcd_debugging_mvcc_watcher_total");
       Recorder rec = new Recorder();
-      Watcher w = client.watch().watch(bs("cancel/"), WatchOption.prefix(), rec);
+      Watcher w = client.watch().watch(ByteSequence.of("cancel/"), WatchOption.prefix(), rec);
       w.created().get(10, TimeUnit.SECONDS);
       client.kv().put("cancel/a", "1").get(10, TimeUnit.SECONDS);
       await().atMost(WAIT).until(() -> rec.events.size() == 1);
@@ -533,7 +530,7 @@ class WatchTest {
       client.kv().put("cancel/b", "2").get(10, TimeUnit.SECONDS);
       // A second watch on the same stream sees cancel/c; the closed one must not have seen cancel/b by then.
       Recorder after = new Recorder();
-      try (Watcher w2 = client.watch().watch(bs("cancel/"), WatchOption.prefix(), after)) {
+      try (Watcher w2 = client.watch().watch(ByteSequence.of("cancel/"), WatchOption.prefix(), after)) {
         w2.created().get(10, TimeUnit.SECONDS);
         client.kv().put("cancel/c", "3").get(10, TimeUnit.SECONDS);
         await().atMost(WAIT).until(() -> after.events.size() == 1);
@@ -549,7 +546,7 @@ class WatchTest {
     Recorder rec = new Recorder();
     Watcher w;
     try (EtcdClient client = client(etcd.endpoints())) {
-      w = client.watch().watch(bs("closing/"), WatchOption.prefix(), rec);
+      w = client.watch().watch(ByteSequence.of("closing/"), WatchOption.prefix(), rec);
       w.created().get(10, TimeUnit.SECONDS);
     }
     assertThat(failure(w.done(), WAIT)).isInstanceOf(ClosedClientException.class);
@@ -561,7 +558,7 @@ class WatchTest {
          EtcdClient ns = EtcdClient.builder().endpoints(etcd.endpoints()).namespace("ns/").build()) {
       Recorder rec = new Recorder();
       Recorder all = new Recorder();
-      try (Watcher w = ns.watch().watch(bs("a/"), WatchOption.builder().prefix().prevKv().build(), rec);
+      try (Watcher w = ns.watch().watch(ByteSequence.of("a/"), WatchOption.builder().prefix().prevKv().build(), rec);
            Watcher w2 = ns.watch().watch(ByteSequence.EMPTY, WatchOption.builder().fromKey().build(), all)) {
         w.created().get(10, TimeUnit.SECONDS);
         w2.created().get(10, TimeUnit.SECONDS);

@@ -1,5 +1,7 @@
 package io.etcdrecipes.recipes;
 
+import static io.etcdrecipes.testkit.Futures.get;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -48,20 +50,14 @@ class MechanicsTest {
     client.close();
   }
 
-  private static ByteSequence bs(String s) {
-    return ByteSequence.of(s);
-  }
 
-  private static <T> T get(CompletableFuture<T> f) throws Exception {
-    return f.get(10, TimeUnit.SECONDS);
-  }
 
   @Test
   void ownerKeysAreGosLayout() {
     // Go: fmt.Sprintf("%s%x", pfx+"/", leaseID), lowercase hex, no padding
     assertThat(Keys.ownerKey("locks/db", 0x694d7a3d9c2b5c0aL).toStringUtf8()).isEqualTo("locks/db/694d7a3d9c2b5c0a");
     assertThat(Keys.ownerKey("e", 0xabL).toStringUtf8()).isEqualTo("e/ab");
-    assertThat(Keys.ownerPrefix(bs("e")).toStringUtf8()).isEqualTo("e/");
+    assertThat(Keys.ownerPrefix(ByteSequence.of("e")).toStringUtf8()).isEqualTo("e/");
     assertThatThrownBy(() -> Keys.ownerKey("e", 0)).isInstanceOf(IllegalArgumentException.class);
   }
 
@@ -87,14 +83,14 @@ class MechanicsTest {
       assertThat(kb.guard().fencingToken()).isGreaterThan(ka.guard().fencingToken());
 
       Guard guard = ka.guard();
-      assertThat(get(guard.txn(client.kv()).then(Op.put(bs("cog-data"), bs("1"))).commit()).succeeded()).isTrue();
+      assertThat(get(guard.txn(client.kv()).then(Op.put(ByteSequence.of("cog-data"), ByteSequence.of("1"))).commit()).succeeded()).isTrue();
       assertThat(get(guard.check(client.kv()))).isTrue();
       // a's key goes and comes back: same key, new create revision, so the old guard no longer holds
       get(client.kv().delete(ka.key()));
       OwnerKey ka2 = get(Keys.createOrGet(client.kv(), "cog", a.leaseId(), "A"));
       assertThat(ka2.key()).isEqualTo(ka.key());
       assertThat(ka2.createRevision()).isGreaterThan(kb.createRevision());
-      assertThat(get(guard.txn(client.kv()).then(Op.put(bs("cog-data"), bs("2"))).commit()).succeeded()).isFalse();
+      assertThat(get(guard.txn(client.kv()).then(Op.put(ByteSequence.of("cog-data"), ByteSequence.of("2"))).commit()).succeeded()).isFalse();
       assertThat(get(guard.check(client.kv()))).isFalse();
       assertThat(get(client.kv().get("cog-data")).first().value().toStringUtf8()).isEqualTo("1");
     }
@@ -131,8 +127,8 @@ class MechanicsTest {
       }
       assertThat(created).hasSize(20);
     }
-    assertThat(get(client.kv().get(bs("seq/"), GetOption.builder().prefix().countOnly().build())).count()).isEqualTo(23);
-    assertThat(get(client.kv().get(bs("seq/"), GetOption.lastKey())).first().key().toStringUtf8())
+    assertThat(get(client.kv().get(ByteSequence.of("seq/"), GetOption.builder().prefix().countOnly().build())).count()).isEqualTo(23);
+    assertThat(get(client.kv().get(ByteSequence.of("seq/"), GetOption.lastKey())).first().key().toStringUtf8())
         .isEqualTo("seq/0000000000000022");
   }
 
@@ -144,13 +140,13 @@ class MechanicsTest {
   @Test
   void aDeleteWakesExactlyTheNextOfHundredWaiters() throws Exception {
     int n = 100;
-    ByteSequence prefix = bs("herd/");
+    ByteSequence prefix = ByteSequence.of("herd/");
     List<ByteSequence> keys = new ArrayList<>();
     List<Long> revs = new ArrayList<>();
     for (int i = 0; i <= n; i++) {
-      ByteSequence k = bs(String.format("herd/%03d", i));
+      ByteSequence k = ByteSequence.of(String.format("herd/%03d", i));
       keys.add(k);
-      revs.add(get(client.kv().put(k, bs("x"))).header().revision());
+      revs.add(get(client.kv().put(k, ByteSequence.of("x"))).header().revision());
     }
     List<WaitForDelete> waiters = new ArrayList<>();
     for (int i = 1; i <= n; i++) {
@@ -191,19 +187,19 @@ class MechanicsTest {
     get(client.kv().put("wfd/b", "1"));
     long mine = get(client.kv().put("wfd/c", "1")).header().revision();
 
-    WaitForDelete w = WaitForDelete.start(client.kv(), client.watch(), bs("wfd/"), mine - 1);
-    await().atMost(Duration.ofSeconds(10)).until(() -> bs("wfd/b").equals(w.watching()));
+    WaitForDelete w = WaitForDelete.start(client.kv(), client.watch(), ByteSequence.of("wfd/"), mine - 1);
+    await().atMost(Duration.ofSeconds(10)).until(() -> ByteSequence.of("wfd/b").equals(w.watching()));
     get(client.kv().delete("wfd/b")); // the younger one first: the wait moves on to a
-    await().atMost(Duration.ofSeconds(10)).until(() -> bs("wfd/a").equals(w.watching()));
+    await().atMost(Duration.ofSeconds(10)).until(() -> ByteSequence.of("wfd/a").equals(w.watching()));
     assertThat(w.isDone()).isFalse();
     get(client.kv().delete("wfd/a"));
     assertThat(w.await(Duration.ofSeconds(10)).revision()).isGreaterThan(mine);
 
     // nothing older than r1: done at once
-    assertThat(WaitForDelete.start(client.kv(), client.watch(), bs("wfd/"), r1 - 1).await(Duration.ofSeconds(10))).isNotNull();
+    assertThat(WaitForDelete.start(client.kv(), client.watch(), ByteSequence.of("wfd/"), r1 - 1).await(Duration.ofSeconds(10))).isNotNull();
 
     // a wait that times out is given up: TimeoutException, future cancelled, watch closed
-    WaitForDelete stuck = WaitForDelete.start(client.kv(), client.watch(), bs("wfd/"), mine);
+    WaitForDelete stuck = WaitForDelete.start(client.kv(), client.watch(), ByteSequence.of("wfd/"), mine);
     assertThatThrownBy(() -> stuck.await(Duration.ofMillis(300))).isInstanceOf(TimeoutException.class);
     assertThat(stuck.future().isCancelled()).isTrue();
     assertThat(stuck.watching()).isNull();
@@ -212,8 +208,8 @@ class MechanicsTest {
   @Test
   void waitForEventsMatchesASequence() throws Exception {
     long rev = get(client.kv().put("wfe/k", "0")).header().revision();
-    WaitForEvents w = WaitForEvents.key(client.watch(), bs("wfe/k"), rev + 1, WatchEvent.Type.PUT, WatchEvent.Type.DELETE);
-    WaitForEvents onPrefix = WaitForEvents.prefix(client.watch(), bs("wfe/"), rev + 1, WatchEvent.Type.DELETE);
+    WaitForEvents w = WaitForEvents.key(client.watch(), ByteSequence.of("wfe/k"), rev + 1, WatchEvent.Type.PUT, WatchEvent.Type.DELETE);
+    WaitForEvents onPrefix = WaitForEvents.prefix(client.watch(), ByteSequence.of("wfe/"), rev + 1, WatchEvent.Type.DELETE);
     get(client.kv().put("wfe/k", "1"));
     get(client.kv().put("wfe/k", "2"));
     assertThat(w.isDone()).isFalse();
@@ -221,10 +217,10 @@ class MechanicsTest {
     WatchEvent e = w.await(Duration.ofSeconds(10));
     assertThat(e.type()).isEqualTo(WatchEvent.Type.DELETE);
     assertThat(e.kv().modRevision()).isEqualTo(del);
-    assertThat(onPrefix.await(Duration.ofSeconds(10)).kv().key()).isEqualTo(bs("wfe/k"));
+    assertThat(onPrefix.await(Duration.ofSeconds(10)).kv().key()).isEqualTo(ByteSequence.of("wfe/k"));
 
     // from an old revision: replays history
-    WaitForEvents replay = WaitForEvents.key(client.watch(), bs("wfe/k"), rev + 1, WatchEvent.Type.DELETE);
+    WaitForEvents replay = WaitForEvents.key(client.watch(), ByteSequence.of("wfe/k"), rev + 1, WatchEvent.Type.DELETE);
     assertThat(replay.await(Duration.ofSeconds(10)).kv().modRevision()).isEqualTo(del);
   }
 

@@ -34,12 +34,9 @@ class SessionTest {
     return EtcdClient.builder().endpoints(endpoints).callTimeout(Duration.ofSeconds(5)).build();
   }
 
-  private static ByteSequence bs(String s) {
-    return ByteSequence.of(s);
-  }
 
   private static boolean exists(EtcdClient c, String key) throws Exception {
-    return !c.kv().get(bs(key)).get(10, TimeUnit.SECONDS).isEmpty();
+    return !c.kv().get(ByteSequence.of(key)).get(10, TimeUnit.SECONDS).isEmpty();
   }
 
   private static long serverTtl(EtcdClient c, long leaseId) throws Exception {
@@ -51,7 +48,7 @@ class SessionTest {
     try (EtcdClient c = client(etcd.endpoints()); EtcdClient checker = client(etcd.endpoints())) {
       List<SessionState> states = new CopyOnWriteArrayList<>();
       Session s = Session.builder(c).ttl(Duration.ofSeconds(2)).listener((x, st) -> states.add(st)).build();
-      c.kv().put(bs("kill/key"), bs("v"), PutOption.lease(s.leaseId())).get(10, TimeUnit.SECONDS);
+      c.kv().put(ByteSequence.of("kill/key"), ByteSequence.of("v"), PutOption.lease(s.leaseId())).get(10, TimeUnit.SECONDS);
 
       // kill every member in turn, so whichever one the keep-alive stream is on gets killed once
       for (int i = 0; i < 3; i++) {
@@ -76,7 +73,7 @@ class SessionTest {
       List<SessionState> states = new CopyOnWriteArrayList<>();
       Session s = Session.builder(c).ttl(Duration.ofSeconds(2)).listener((x, st) -> states.add(st)).build();
       assertThat(s.ttl()).isEqualTo(Duration.ofSeconds(2));
-      c.kv().put(bs("blackhole/key"), bs("v"), PutOption.lease(s.leaseId())).get(10, TimeUnit.SECONDS);
+      c.kv().put(ByteSequence.of("blackhole/key"), ByteSequence.of("v"), PutOption.lease(s.leaseId())).get(10, TimeUnit.SECONDS);
 
       long t0 = System.nanoTime();
       m.proxy().blackhole();
@@ -117,13 +114,13 @@ class SessionTest {
     try (EtcdClient c = client(etcd.endpoints()); EtcdClient checker = client(etcd.endpoints())) {
       Session s = Session.builder(c).ttl(Duration.ofSeconds(30)).build();
       for (int i = 0; i < 3; i++) {
-        c.kv().put(bs("close/" + i), bs("v"), PutOption.lease(s.leaseId())).get(10, TimeUnit.SECONDS);
+        c.kv().put(ByteSequence.of("close/" + i), ByteSequence.of("v"), PutOption.lease(s.leaseId())).get(10, TimeUnit.SECONDS);
       }
-      assertThat(checker.kv().get(bs("close/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs()).hasSize(3);
+      assertThat(checker.kv().get(ByteSequence.of("close/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs()).hasSize(3);
 
       s.close();
 
-      assertThat(checker.kv().get(bs("close/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs()).isEmpty();
+      assertThat(checker.kv().get(ByteSequence.of("close/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs()).isEmpty();
       assertThat(serverTtl(checker, s.leaseId())).isEqualTo(-1);
       assertThat(s.state()).isEqualTo(SessionState.LOST);
       assertThat(s.lostCause().reason()).isEqualTo(SessionLostException.Reason.CLOSED);

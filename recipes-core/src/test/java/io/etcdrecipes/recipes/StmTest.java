@@ -61,9 +61,6 @@ class StmTest {
     pinnedOther.close();
   }
 
-  private static ByteSequence bs(String s) {
-    return ByteSequence.of(s);
-  }
 
   private static String read(EtcdClient c, String key) throws Exception {
     KeyValue kv = c.kv().get(key).get(10, TimeUnit.SECONDS).first();
@@ -202,7 +199,7 @@ class StmTest {
     StmResult<Integer> r = Stm.builder(pinned.kv()).isolation(level).build().run(tx -> {
       int x = Integer.parseInt(tx.get(p + "x"));
       if (tx.attempt() == 1) {
-        pinnedOther.kv().txn().then(Op.put(bs(p + "x"), bs("40")), Op.put(bs(p + "y"), bs("60")))
+        pinnedOther.kv().txn().then(Op.put(ByteSequence.of(p + "x"), ByteSequence.of("40")), Op.put(ByteSequence.of(p + "y"), ByteSequence.of("60")))
             .commit().get(10, TimeUnit.SECONDS);
       }
       int y = Integer.parseInt(tx.get(p + "y"));
@@ -303,7 +300,7 @@ class StmTest {
         balances[a] = Long.parseLong(read(c, p + "acct/" + a));
         sum += balances[a];
       }
-      List<KeyValue> markers = c.kv().get(bs(p + "tx/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs();
+      List<KeyValue> markers = c.kv().get(ByteSequence.of(p + "tx/"), GetOption.prefix()).get(10, TimeUnit.SECONDS).kvs();
       long[] expected = BankMarkers.expectedBalances(markers, accounts, initial);
       log.info("{}: {} transfers in {} ms ({} attempts, {} conflicts, {} failed runs retried, {} found applied)",
           level, total, millis, attempts.get(), attempts.get() - total, failures.get(), alreadyApplied.get());

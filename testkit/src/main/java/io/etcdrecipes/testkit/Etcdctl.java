@@ -34,12 +34,12 @@ import java.util.regex.Pattern;
  * }
  * }</pre>
  *
- * The binary is {@code $ETCDCTL_BINARY}, else {@code etcdctl} on {@code PATH} (Debian/Ubuntu: {@code apt-get
+ * The binary is {@code $ETCD_RECIPES_ETCDCTL}, else {@code etcdctl} on {@code PATH} (Debian/Ubuntu: {@code apt-get
  * install etcd-client}); it runs with {@code ETCDCTL_API=3}. Failures are test failures ({@link AssertionError}).
  */
 public final class Etcdctl {
     /** The environment variable naming the etcdctl binary to use instead of the one on {@code PATH}. */
-    public static final String BINARY_ENV = "ETCDCTL_BINARY";
+    public static final String BINARY_ENV = "ETCD_RECIPES_ETCDCTL";
 
     private static final Pattern KEY = Pattern.compile("\"key\":\"([^\"]*)\"");
     private static final Pattern COUNT = Pattern.compile("\"count\":(\\d+)");
@@ -64,7 +64,7 @@ public final class Etcdctl {
         return new Etcdctl(endpoints, List.copyOf(all));
     }
 
-    /** The binary: {@code $ETCDCTL_BINARY}, else {@code etcdctl} on {@code PATH}. */
+    /** The binary: {@code $ETCD_RECIPES_ETCDCTL}, else {@code etcdctl} on {@code PATH}. */
     public static Path binary() {
         String env = System.getenv(BINARY_ENV);
         if (env != null && !env.isBlank()) {

@@ -1,5 +1,7 @@
 package io.etcdrecipes.recipes.leasing;
 
+import static io.etcdrecipes.testkit.Futures.get;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -87,24 +89,21 @@ class LeasingKvTest {
     return ByteSequence.of(ns + name);
   }
 
-  private static <T> T join(CompletableFuture<T> f) throws Exception {
-    return f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-  }
 
   private static String value(GetResponse r) {
     return r.isEmpty() ? null : r.first().value().toStringUtf8();
   }
 
   private long plainPut(String key, String value) throws Exception {
-    return join(plain.kv().put(k(key), ByteSequence.of(value))).header().revision();
+    return get(plain.kv().put(k(key), ByteSequence.of(value))).header().revision();
   }
 
   private String plainValue(String key) throws Exception {
-    return value(join(plain.kv().get(k(key))));
+    return value(get(plain.kv().get(k(key))));
   }
 
   private List<KeyValue> leasingKeys() throws Exception {
-    return join(plain.kv().get(ByteSequence.of(pfx), GetOption.prefix())).kvs();
+    return get(plain.kv().get(ByteSequence.of(pfx), GetOption.prefix())).kvs();
   }
 
   @Test
@@ -112,7 +111,7 @@ class LeasingKvTest {
     long rev = plainPut("a", "1");
     LeasingKV a = leasing();
 
-    GetResponse first = join(a.get(k("a")));
+    GetResponse first = get(a.get(k("a")));
     assertThat(value(first)).isEqualTo("1");
     assertThat(first.first().modRevision()).isEqualTo(rev);
     assertThat(a.misses()).isEqualTo(1);
@@ -123,7 +122,7 @@ class LeasingKvTest {
     });
 
     for (int i = 0; i < 100; i++) {
-      GetResponse hit = join(a.get(k("a")));
+      GetResponse hit = get(a.get(k("a")));
       assertThat(value(hit)).isEqualTo("1");
       assertThat(hit.header().revision()).isEqualTo(first.header().revision());
     }
@@ -131,8 +130,8 @@ class LeasingKvTest {
     assertThat(a.misses()).isEqualTo(1);
 
     // an own write is guarded by our leasing key, and the cache follows it
-    PutResponse put = join(a.put(k("a"), ByteSequence.of("2")));
-    GetResponse afterPut = join(a.get(k("a")));
+    PutResponse put = get(a.put(k("a"), ByteSequence.of("2")));
+    GetResponse afterPut = get(a.get(k("a")));
     assertThat(value(afterPut)).isEqualTo("2");
     assertThat(afterPut.first().modRevision()).isEqualTo(put.header().revision());
     assertThat(afterPut.first().version()).isEqualTo(2);
@@ -142,13 +141,13 @@ class LeasingKvTest {
     assertThat(a.isCached(k("a"))).isTrue();
 
     // an absent key is cached as absent
-    assertThat(join(a.get(k("none"))).isEmpty()).isTrue();
-    assertThat(join(a.get(k("none"))).isEmpty()).isTrue();
+    assertThat(get(a.get(k("none"))).isEmpty()).isTrue();
+    assertThat(get(a.get(k("none"))).isEmpty()).isTrue();
     assertThat(a.hits()).isEqualTo(102);
 
     // what is not cacheable goes to the server and counts as neither
-    assertThat(join(a.get(k("a"), GetOption.builder().serializable().build())).count()).isEqualTo(1);
-    assertThat(join(a.get(k(""), GetOption.prefix())).count()).isEqualTo(1);
+    assertThat(get(a.get(k("a"), GetOption.builder().serializable().build())).count()).isEqualTo(1);
+    assertThat(get(a.get(k(""), GetOption.prefix())).count()).isEqualTo(1);
     assertThat(a.hits()).isEqualTo(102);
     assertThat(a.misses()).isEqualTo(2);
   }
@@ -158,34 +157,34 @@ class LeasingKvTest {
     plainPut("b", "1");
     LeasingKV owner = leasing();
     LeasingKV writer = leasing();
-    assertThat(value(join(owner.get(k("b"))))).isEqualTo("1");
+    assertThat(value(get(owner.get(k("b"))))).isEqualTo("1");
     assertThat(owner.isCached(k("b"))).isTrue();
 
     long t0 = System.nanoTime();
-    PutResponse put = join(writer.put(k("b"), ByteSequence.of("2")));
+    PutResponse put = get(writer.put(k("b"), ByteSequence.of("2")));
     log.info("put through the REVOKE protocol took {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     // the owner gave the key up before the write could happen: no waiting needed here
     assertThat(owner.isCached(k("b"))).isFalse();
-    GetResponse r = join(owner.get(k("b")));
+    GetResponse r = get(owner.get(k("b")));
     assertThat(value(r)).isEqualTo("2");
     assertThat(r.first().modRevision()).isEqualTo(put.header().revision());
     assertThat(writer.isCached(k("b"))).isFalse();
 
     // the writer may now read and acquire it; the old owner's next write revokes it back
-    assertThat(value(join(writer.get(k("b"))))).isEqualTo("2");
+    assertThat(value(get(writer.get(k("b"))))).isEqualTo("2");
     assertThat(writer.isCached(k("b"))).isTrue();
-    join(owner.delete(k("b")));
+    get(owner.delete(k("b")));
     assertThat(writer.isCached(k("b"))).isFalse();
-    assertThat(join(writer.get(k("b"))).isEmpty()).isTrue();
+    assertThat(get(writer.get(k("b"))).isEmpty()).isTrue();
 
     // a transaction that writes the key revokes it too
-    assertThat(value(join(owner.get(k("c"))))).isNull();
+    assertThat(value(get(owner.get(k("c"))))).isNull();
     assertThat(owner.isCached(k("c"))).isTrue();
-    TxnResponse t = join(writer.txn().when(Compare.version(k("c")).equal(0))
+    TxnResponse t = get(writer.txn().when(Compare.version(k("c")).equal(0))
         .then(Op.put(k("c"), ByteSequence.of("t"))).commit());
     assertThat(t.succeeded()).isTrue();
     assertThat(owner.isCached(k("c"))).isFalse();
-    assertThat(value(join(owner.get(k("c"))))).isEqualTo("t");
+    assertThat(value(get(owner.get(k("c"))))).isEqualTo("t");
   }
 
   @Test
@@ -193,9 +192,9 @@ class LeasingKvTest {
     plainPut("q", "1");
     LeasingKV a = leasing();
     assertThat(a.cachedReads()).isEqualTo(LeasingKV.CachedReads.CONFIRMED);
-    assertThat(value(join(a.get(k("q"))))).isEqualTo("1");
+    assertThat(value(get(a.get(k("q"))))).isEqualTo("1");
     assertThat(a.isCached(k("q"))).isTrue();
-    GetResponse hit = join(a.get(k("q")));
+    GetResponse hit = get(a.get(k("q")));
     assertThat(value(hit)).isEqualTo("1");
     assertThat(a.hits()).isEqualTo(1);
     assertThat(a.confirmations()).isEqualTo(1);
@@ -203,16 +202,16 @@ class LeasingKvTest {
     // no waiting: the very next read after the plain put returned sees it
     for (int i = 2; i <= 50; i++) {
       long rev = plainPut("q", String.valueOf(i));
-      GetResponse r = join(a.get(k("q")));
+      GetResponse r = get(a.get(k("q")));
       assertThat(value(r)).isEqualTo(String.valueOf(i));
       assertThat(r.first().modRevision()).isEqualTo(rev);
       assertThat(r.header().revision()).isGreaterThanOrEqualTo(rev);
     }
     // a plain delete too, and an outside delete of the leasing key changes nothing a read returns
-    join(plain.kv().delete(k("q")));
-    assertThat(join(a.get(k("q"))).isEmpty()).isTrue();
-    join(plain.kv().delete(ByteSequence.of(pfx + ns + "q")));
-    assertThat(join(a.get(k("q"))).isEmpty()).isTrue();
+    get(plain.kv().delete(k("q")));
+    assertThat(get(a.get(k("q"))).isEmpty()).isTrue();
+    get(plain.kv().delete(ByteSequence.of(pfx + ns + "q")));
+    assertThat(get(a.get(k("q"))).isEmpty()).isTrue();
   }
 
   @Test
@@ -222,7 +221,7 @@ class LeasingKvTest {
     LeasingKV a = leasing();
     for (int i = 0; i < n; i++) {
       plainPut("k" + i, "v" + i);
-      assertThat(value(join(a.get(k("k" + i))))).isEqualTo("v" + i);
+      assertThat(value(get(a.get(k("k" + i))))).isEqualTo("v" + i);
     }
     assertThat(a.cachedKeys()).isEqualTo(n);
     long before = a.confirmations();
@@ -233,7 +232,7 @@ class LeasingKvTest {
       }
     }
     for (int i = 0; i < reads.size(); i++) {
-      assertThat(value(join(reads.get(i)))).isEqualTo("v" + (i % n));
+      assertThat(value(get(reads.get(i)))).isEqualTo("v" + (i % n));
     }
     long confirmations = a.confirmations() - before;
     log.info("{} concurrent cached reads of {} keys were confirmed by {} batches", reads.size(), n, confirmations);
@@ -247,8 +246,8 @@ class LeasingKvTest {
          LeasingKV a = LeasingKV.builder(c, pfx).sessionTtl(Duration.ofSeconds(5)).build()) {
       int n = 40;
       for (int i = 0; i < n; i++) {
-        join(c.kv().put(k("f" + i), ByteSequence.of("v" + i)));
-        assertThat(value(join(a.get(k("f" + i))))).isEqualTo("v" + i);
+        get(c.kv().put(k("f" + i), ByteSequence.of("v" + i)));
+        assertThat(value(get(a.get(k("f" + i))))).isEqualTo("v" + i);
       }
       for (int round = 0; round < 3; round++) {
         List<CompletableFuture<GetResponse>> reads = new ArrayList<>();
@@ -256,13 +255,13 @@ class LeasingKvTest {
           reads.add(a.get(k("f" + i)));
         }
         for (int i = 0; i < n; i++) {
-          assertThat(value(join(reads.get(i)))).isEqualTo("v" + i);
+          assertThat(value(get(reads.get(i)))).isEqualTo("v" + i);
         }
       }
       // every read was a confirmed hit: the confirmations were split to fit the server's limit
       assertThat(a.hits()).isEqualTo(3L * n);
       assertThat(a.misses()).isEqualTo(n);
-      join(c.kv().delete(k(""), io.etcdrecipes.client.DeleteOption.prefix()));
+      get(c.kv().delete(k(""), io.etcdrecipes.client.DeleteOption.prefix()));
     }
   }
 
@@ -270,13 +269,13 @@ class LeasingKvTest {
   void aPlainPutInvalidatesTheCacheWithinTheWatchDelay() throws Exception {
     plainPut("p", "1");
     LeasingKV a = leasing(LeasingKV.CachedReads.LOCAL);
-    assertThat(value(join(a.get(k("p"))))).isEqualTo("1");
+    assertThat(value(get(a.get(k("p"))))).isEqualTo("1");
     assertThat(a.isCached(k("p"))).isTrue();
 
     long put = plainPut("p", "2");
     long done = System.nanoTime();
     await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(1))
-        .until(() -> "2".equals(value(join(a.get(k("p"))))));
+        .until(() -> "2".equals(value(get(a.get(k("p"))))));
     log.info("a plain put was seen by the cached reader {} ms after it completed",
         TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - done) / 1000.0);
     assertThat(a.isCached(k("p"))).isFalse();
@@ -285,15 +284,15 @@ class LeasingKvTest {
 
     // after the backoff the key is acquired again, at the new value
     await().atMost(WAIT).until(() -> {
-      join(a.get(k("p")));
+      get(a.get(k("p")));
       return a.isCached(k("p"));
     });
-    GetResponse r = join(a.get(k("p")));
+    GetResponse r = get(a.get(k("p")));
     assertThat(value(r)).isEqualTo("2");
     assertThat(r.first().modRevision()).isEqualTo(put);
 
     // deleting the leasing key from outside ends the caching too
-    join(plain.kv().delete(ByteSequence.of(pfx + ns + "p")));
+    get(plain.kv().delete(ByteSequence.of(pfx + ns + "p")));
     await().atMost(Duration.ofSeconds(1)).until(() -> !a.isCached(k("p")));
   }
 
@@ -305,44 +304,44 @@ class LeasingKvTest {
     LeasingKV a = leasing();
     LeasingKV b = leasing();
     for (String s : List.of("r1", "r2", "r3")) {
-      assertThat(value(join(a.get(k(s))))).isEqualTo(s);
+      assertThat(value(get(a.get(k(s))))).isEqualTo(s);
     }
-    assertThat(value(join(b.get(k("r4"))))).isEqualTo("r4");
+    assertThat(value(get(b.get(k("r4"))))).isEqualTo("r4");
     assertThat(a.cachedKeys()).isEqualTo(3);
     assertThat(b.cachedKeys()).isEqualTo(1);
 
     // own delete: guarded, the cache says absent
-    assertThat(join(a.delete(k("r1"))).deleted()).isEqualTo(1);
+    assertThat(get(a.delete(k("r1"))).deleted()).isEqualTo(1);
     assertThat(a.isCached(k("r1"))).isTrue();
     long hits = a.hits();
-    assertThat(join(a.get(k("r1"))).isEmpty()).isTrue();
+    assertThat(get(a.get(k("r1"))).isEmpty()).isTrue();
     assertThat(a.hits()).isEqualTo(hits + 1);
     assertThat(plainValue("r1")).isNull();
 
     // delete of a key the other client holds
-    assertThat(join(a.delete(k("r4"))).deleted()).isEqualTo(1);
+    assertThat(get(a.delete(k("r4"))).deleted()).isEqualTo(1);
     assertThat(b.isCached(k("r4"))).isFalse();
-    assertThat(join(b.get(k("r4"))).isEmpty()).isTrue();
+    assertThat(get(b.get(k("r4"))).isEmpty()).isTrue();
 
     // a range delete by b revokes every leasing key in the range first
     plainPut("r4", "again");
-    var del = join(b.delete(k("r"), DeleteOption.builder().prefix().prevKv().build()));
+    var del = get(b.delete(k("r"), DeleteOption.builder().prefix().prevKv().build()));
     assertThat(del.deleted()).isEqualTo(3); // r2, r3, r4
     assertThat(del.prevKvs()).extracting(kv -> kv.key().toStringUtf8())
         .containsExactly(ns + "r2", ns + "r3", ns + "r4");
     assertThat(a.isCached(k("r2"))).isFalse();
     assertThat(a.isCached(k("r3"))).isFalse();
-    assertThat(join(a.get(k("r2"))).isEmpty()).isTrue();
-    assertThat(join(a.get(k("r3"))).isEmpty()).isTrue();
-    assertThat(join(plain.kv().get(k("r"), GetOption.prefix())).count()).isZero();
+    assertThat(get(a.get(k("r2"))).isEmpty()).isTrue();
+    assertThat(get(a.get(k("r3"))).isEmpty()).isTrue();
+    assertThat(get(plain.kv().get(k("r"), GetOption.prefix())).count()).isZero();
 
     // a range delete by the owner gives its own keys up too
     plainPut("s1", "x");
-    assertThat(value(join(a.get(k("s1"))))).isEqualTo("x");
+    assertThat(value(get(a.get(k("s1"))))).isEqualTo("x");
     assertThat(a.isCached(k("s1"))).isTrue();
-    assertThat(join(a.delete(k("s"), DeleteOption.prefix())).deleted()).isEqualTo(1);
+    assertThat(get(a.delete(k("s"), DeleteOption.prefix())).deleted()).isEqualTo(1);
     assertThat(a.isCached(k("s1"))).isFalse();
-    assertThat(join(a.get(k("s1"))).isEmpty()).isTrue();
+    assertThat(get(a.get(k("s1"))).isEmpty()).isTrue();
   }
 
   @Test
@@ -350,41 +349,41 @@ class LeasingKvTest {
     plainPut("x", "1");
     plainPut("y", "1");
     LeasingKV a = leasing();
-    assertThat(value(join(a.get(k("x"))))).isEqualTo("1");
-    assertThat(value(join(a.get(k("y"))))).isEqualTo("1");
+    assertThat(value(get(a.get(k("x"))))).isEqualTo("1");
+    assertThat(value(get(a.get(k("y"))))).isEqualTo("1");
     assertThat(a.cachedKeys()).isEqualTo(2);
     long lease = a.leaseId();
 
-    join(plain.lease().revoke(lease));
+    get(plain.lease().revoke(lease));
     long t0 = System.nanoTime();
     await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(5)).until(() -> a.cachedKeys() == 0);
     log.info("cache emptied {} ms after the lease was revoked", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     plainPut("x", "2");
     // the key's watch or the session notices at once; whatever is read now is the server's
-    assertThat(value(join(a.get(k("x"))))).isEqualTo("2");
+    assertThat(value(get(a.get(k("x"))))).isEqualTo("2");
     await().atMost(Duration.ofSeconds(5)).until(() -> a.leaseId() != 0 && a.leaseId() != lease);
     log.info("new session {} after {} ms", Long.toHexString(a.leaseId()),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
 
     // the new session caches again, and sees later writes
     await().atMost(WAIT).until(() -> {
-      join(a.get(k("x")));
+      get(a.get(k("x")));
       return a.isCached(k("x"));
     });
     assertThat(leasingKeys()).allSatisfy(l -> assertThat(l.lease()).isEqualTo(a.leaseId()));
-    assertThat(value(join(a.get(k("x"))))).isEqualTo("2");
-    assertThat(value(join(a.get(k("y"))))).isEqualTo("1");
+    assertThat(value(get(a.get(k("x"))))).isEqualTo("2");
+    assertThat(value(get(a.get(k("y"))))).isEqualTo("1");
     LeasingKV b = leasing();
-    join(b.put(k("x"), ByteSequence.of("3")));
-    assertThat(value(join(a.get(k("x"))))).isEqualTo("3");
+    get(b.put(k("x"), ByteSequence.of("3")));
+    assertThat(value(get(a.get(k("x"))))).isEqualTo("3");
   }
 
   @Test
   void closeRemovesTheLeasingKeysAtOnce() throws Exception {
     plainPut("c1", "1");
     LeasingKV a = leasing();
-    join(a.get(k("c1")));
-    join(a.get(k("c2")));
+    get(a.get(k("c1")));
+    get(a.get(k("c2")));
     assertThat(leasingKeys()).hasSize(2);
     a.close();
     assertThat(leasingKeys()).isEmpty();
@@ -392,7 +391,7 @@ class LeasingKvTest {
     // a write by another leasing client waits for nobody now: it succeeds within a deadline well under the
     // closed client's 5 s session TTL (a leasing key left behind would make it fail with DEADLINE_EXCEEDED)
     LeasingKV b = leasing();
-    join(b.withTimeout(Duration.ofSeconds(2)).put(k("c1"), ByteSequence.of("2")));
+    get(b.withTimeout(Duration.ofSeconds(2)).put(k("c1"), ByteSequence.of("2")));
     assertThat(plainValue("c1")).isEqualTo("2");
   }
 
@@ -400,14 +399,14 @@ class LeasingKvTest {
   void whatCannotBeDoneIsRejectedClearly() throws Exception {
     LeasingKV a = leasing();
     ByteSequence underPrefix = ByteSequence.of(pfx + "k");
-    assertThatThrownBy(() -> join(a.put(underPrefix, ByteSequence.of("x"))))
-        .hasCauseInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> join(a.delete(ByteSequence.of("_lease/"), DeleteOption.prefix())))
-        .hasCauseInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> join(a.txn().then(Op.put(underPrefix, ByteSequence.of("x"))).commit()))
-        .hasCauseInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> join(a.txn().when(Compare.version(underPrefix).equal(0)).commit()))
-        .hasCauseInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> get(a.put(underPrefix, ByteSequence.of("x"))))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> get(a.delete(ByteSequence.of("_lease/"), DeleteOption.prefix())))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> get(a.txn().then(Op.put(underPrefix, ByteSequence.of("x"))).commit()))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> get(a.txn().when(Compare.version(underPrefix).equal(0)).commit()))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThat(leasingKeys()).isEmpty();
   }
 }
