@@ -1,0 +1,270 @@
+package io.etcdrecipes.recipes;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.Compare;
+import io.etcdrecipes.client.EtcdException;
+import io.etcdrecipes.client.KV;
+import io.etcdrecipes.client.Op;
+import io.etcdrecipes.client.Txn;
+import io.etcdrecipes.client.TxnResponse;
+import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.SharedExecutors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * What a holder holds: a lock, a semaphore permit, a leadership term. The handle is the ownership (any thread may
+ * use or close it); closing it releases. It carries the <b>fencing token</b> (the key's create revision: strictly
+ * larger for every later owner) and a <b>guard</b> (a compare that fails once the key is gone, even if it is
+ * created again), and it says when it is <b>lost</b>: when its session is {@code LOST}, or {@code SUSPENDED} under
+ * {@link SessionPolicy#SUSPENDED_IS_LOST} (the default of every recipe) — before the server can have expired the
+ * lease, so a holder that stops on {@link #lost()} stops before anyone else can own.
+ *
+ * <pre>{@code
+ * try (Ownership held = mutex.lock(Duration.ofSeconds(5))) {
+ *   held.commit(client.kv(), Op.put(key, value)).join();   // rejected with OwnershipLostException once lost
+ *   long token = held.fencingToken();                      // hand it to a resource that checks it
+ * }                                                        // released: the key is deleted
+ * }</pre>
+ *
+ * <p>A paused holder (GC, SIGSTOP) cannot be told anything while it is paused: after the pause its
+ * {@link #isValid()} is false at once (the session checks its TTL clock when read), and the guard makes every write
+ * in its name fail on the server; a resource outside etcd must check the fencing token itself. Thread-safe.
+ */
+public final class Ownership implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Ownership.class);
+
+  /** How the recipe lets go: deletes its key (guarded), then frees what else it holds; true if the key was deleted. */
+  @FunctionalInterface
+  public interface Releaser {
+    CompletableFuture<Boolean> release(Ownership ownership);
+  }
+
+  private final Session session;
+  private final SessionPolicy policy;
+  private final Contender contender;
+  private final long acquiredRevision;
+  private final Releaser releaser;
+  private final Executor executor;
+  private final CompletableFuture<OwnershipLostException> lost = new CompletableFuture<>();
+  private final Registration sessionListener;
+  private CompletableFuture<Boolean> releasing; // guarded by this
+
+  private Ownership(Session session, SessionPolicy policy, Contender contender, long acquiredRevision,
+                    Releaser releaser) {
+    this.session = session;
+    this.policy = policy;
+    this.contender = contender;
+    this.acquiredRevision = acquiredRevision;
+    this.releaser = releaser;
+    this.executor = SharedExecutors.callbacks(session.client(), null);
+    this.sessionListener = session.addListener((s, state) -> checkSession(state));
+    checkSession(session.state());
+  }
+
+  /**
+   * For recipes: {@code contender} owns on behalf of {@code session} as of {@code acquiredRevision}; losing the
+   * session (as {@code policy} counts it) loses it, and {@code releaser} lets go.
+   */
+  public static Ownership start(Session session, SessionPolicy policy, Contender contender, long acquiredRevision,
+                                Releaser releaser) {
+    return new Ownership(Objects.requireNonNull(session, "session"), Objects.requireNonNull(policy, "policy"),
+        Objects.requireNonNull(contender, "contender"), acquiredRevision, Objects.requireNonNull(releaser, "releaser"));
+  }
+
+  /** The key that stands for this ownership. */
+  public ByteSequence key() {
+    return contender.key();
+  }
+
+  /** The fencing token: the key's create revision, strictly larger for every later owner of the same thing. */
+  public long fencingToken() {
+    return contender.createRevision();
+  }
+
+  /** The compare that holds while this ownership's key exists with its create revision. */
+  public Guard guard() {
+    return contender.guard();
+  }
+
+  /** The revision at which ownership was established (the acquiring read's or transaction's). */
+  public long acquiredRevision() {
+    return acquiredRevision;
+  }
+
+  public Session session() {
+    return session;
+  }
+
+  /** Held, as far as this process can know: not released, not lost, and the session usable now. */
+  public boolean isValid() {
+    checkSession(session.state());
+    synchronized (this) {
+      return releasing == null && !lost.isDone();
+    }
+  }
+
+  /** Throws {@link OwnershipLostException} unless {@link #isValid()}. */
+  public void checkValid() {
+    if (!isValid()) {
+      throw lostOrReleased();
+    }
+  }
+
+  /**
+   * Completes with why it was lost, once it is (session {@code LOST}, or {@code SUSPENDED} under the default policy;
+   * a guarded write rejected by the server). Cancelled when it is released first: it can no longer be lost.
+   */
+  public CompletableFuture<OwnershipLostException> lost() {
+    return lost.thenApply(e -> e);
+  }
+
+  /**
+   * Calls {@code listener} once when this is lost (on the client's callback executor; at once if it already is).
+   * Closing the registration, or releasing, stops it.
+   */
+  public Registration onLost(Consumer<OwnershipLostException> listener) {
+    Objects.requireNonNull(listener, "listener");
+    boolean[] closed = {false};
+    lost.thenAcceptAsync(e -> {
+      synchronized (closed) {
+        if (!closed[0]) {
+          listener.accept(e);
+        }
+      }
+    }, executor);
+    return () -> {
+      synchronized (closed) {
+        closed[0] = true;
+      }
+    };
+  }
+
+  /** A transaction guarded by this ownership and {@code more}: it fails ({@code succeeded() == false}) once lost. */
+  public Txn txn(KV kv, Compare... more) {
+    return contender.guard().txn(kv, more);
+  }
+
+  /**
+   * Commits {@code ops} guarded by this ownership. Fails with {@link OwnershipLostException} without sending
+   * anything when it is known lost or released, and when the server rejected the guard (nothing was written).
+   */
+  public CompletableFuture<TxnResponse> commit(KV kv, Op... ops) {
+    if (!isValid()) {
+      return CompletableFuture.failedFuture(lostOrReleased());
+    }
+    return txn(kv).then(ops).commit().thenApply(r -> {
+      if (!r.succeeded()) {
+        markLost(OwnershipLostException.Reason.KEY_GONE, "a guarded write was rejected: the key is gone", null);
+        throw lostOrReleased();
+      }
+      return r;
+    });
+  }
+
+  /**
+   * Releases: deletes the key (guarded by its create revision) and frees whatever else the recipe holds for it.
+   * Returns {@code true} when it was held (not lost) and the key was deleted by this call; {@code false} when it
+   * had been lost (the key is deleted anyway if it is still there) or was released before. Bounded by the client's
+   * call timeout; an {@link EtcdException} when the key could not be deleted (the recipe keeps trying in the
+   * background while the session lives, and the lease deletes it at the latest when the session ends).
+   */
+  public boolean release() {
+    CompletableFuture<Boolean> f = releaseAsync();
+    Duration bound = session.client().config().callTimeout().plusSeconds(1);
+    try {
+      return Blocking.await(f, bound);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new EtcdException(io.etcdrecipes.client.ErrorCode.CANCELLED,
+          "interrupted while releasing " + key().toStringUtf8() + " (the release goes on)", e);
+    } catch (TimeoutException e) {
+      throw new EtcdException(io.etcdrecipes.client.ErrorCode.DEADLINE_EXCEEDED,
+          "release of " + key().toStringUtf8() + " not done in " + bound + " (it goes on in the background)", e);
+    }
+  }
+
+  /** {@link #release()} without blocking. Idempotent: every call returns the first call's future. */
+  public CompletableFuture<Boolean> releaseAsync() {
+    boolean wasHeld;
+    CompletableFuture<Boolean> f;
+    synchronized (this) {
+      if (releasing != null) {
+        return releasing.thenApply(b -> false);
+      }
+      wasHeld = !lost.isDone();
+      f = releasing = new CompletableFuture<>();
+    }
+    sessionListener.close();
+    lost.cancel(false);
+    CompletableFuture<Boolean> r;
+    try {
+      r = releaser.release(this);
+    } catch (RuntimeException e) {
+      r = CompletableFuture.failedFuture(e);
+    }
+    r.whenComplete((deleted, t) -> {
+      if (t != null) {
+        f.completeExceptionally(Blocking.unwrap(t));
+      } else {
+        f.complete(wasHeld && deleted);
+      }
+    });
+    return f.thenApply(b -> b);
+  }
+
+  /** {@link #release()} that never throws (a failure is logged; the recipe goes on trying in the background). */
+  @Override
+  public void close() {
+    try {
+      release();
+    } catch (RuntimeException e) {
+      log.warn("releasing {}: {}", key().toStringUtf8(), e.toString());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Ownership{" + key().toStringUtf8() + ", token=" + fencingToken() + (isValid() ? "" : ", not valid") + "}";
+  }
+
+  private void checkSession(SessionState state) {
+    if (policy.isUsable(state)) {
+      return;
+    }
+    if (state == SessionState.LOST) {
+      SessionLostException cause = session.lostCause();
+      markLost(OwnershipLostException.Reason.SESSION_LOST, "the session is lost"
+          + (cause == null ? "" : ": " + cause.getMessage()), cause);
+    } else {
+      markLost(OwnershipLostException.Reason.SESSION_SUSPENDED,
+          "the session is " + state + " and the policy is " + policy, null);
+    }
+  }
+
+  private void markLost(OwnershipLostException.Reason reason, String message, Throwable cause) {
+    synchronized (this) {
+      if (releasing != null || lost.isDone()) {
+        return;
+      }
+    }
+    lost.complete(new OwnershipLostException(contender.key(), contender.createRevision(), reason, message, cause));
+  }
+
+  private OwnershipLostException lostOrReleased() {
+    OwnershipLostException e = lost.isCompletedExceptionally() ? null : lost.getNow(null);
+    if (e != null) {
+      return e;
+    }
+    return new OwnershipLostException(contender.key(), contender.createRevision(), OwnershipLostException.Reason.RELEASED,
+        "it was released", null);
+  }
+}

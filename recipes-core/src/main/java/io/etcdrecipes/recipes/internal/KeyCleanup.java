@@ -1,0 +1,87 @@
+package io.etcdrecipes.recipes.internal;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.Compare;
+import io.etcdrecipes.client.KV;
+import io.etcdrecipes.client.Op;
+import io.etcdrecipes.recipes.Contender;
+import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.recipes.SessionState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Deleting a recipe's key when it lets go or gives up. A key that stays blocks everyone queued behind it until its
+ * session ends, so a delete that fails is retried in the background (backoff 100 ms doubling to 2 s) for as long
+ * as the session is not {@code LOST} (once it is, its lease deletes the key). The caller hears the first attempt's
+ * outcome; {@code after} runs once the key is known gone (deleted, or its session lost), e.g. to let the next
+ * local thread have the key.
+ */
+public final class KeyCleanup {
+
+  private static final Logger log = LoggerFactory.getLogger(KeyCleanup.class);
+  private static final long FIRST_RETRY_MILLIS = 100;
+  private static final long MAX_RETRY_MILLIS = 2_000;
+
+  private KeyCleanup() {}
+
+  /**
+   * Deletes {@code c}'s key if it still has {@code c}'s create revision. Completes with whether this call deleted it
+   * (false: it was already gone or re-created), or with the first attempt's failure.
+   */
+  public static CompletableFuture<Boolean> deleteGuarded(KV kv, Session session, Contender c, Runnable after) {
+    return run(session, c.key(), () -> kv.txn().when(Compare.createRevision(c.key()).equal(c.createRevision()))
+        .then(Op.delete(c.key())).commit().thenApply(r -> r.succeeded()), after);
+  }
+
+  /** Deletes {@code key} whatever its revision (the caller knows nobody else uses it). */
+  public static CompletableFuture<Boolean> deleteAny(KV kv, Session session, ByteSequence key, Runnable after) {
+    return run(session, key, () -> kv.delete(key).thenApply(r -> r.deleted() > 0), after);
+  }
+
+  private static CompletableFuture<Boolean> run(Session session, ByteSequence key,
+                                                Supplier<CompletableFuture<Boolean>> delete, Runnable after) {
+    CompletableFuture<Boolean> first = new CompletableFuture<>();
+    attempt(session, key, delete, after, first, FIRST_RETRY_MILLIS);
+    return first;
+  }
+
+  private static void attempt(Session session, ByteSequence key, Supplier<CompletableFuture<Boolean>> delete,
+                              Runnable after, CompletableFuture<Boolean> first, long backoffMillis) {
+    CompletableFuture<Boolean> f;
+    try {
+      f = delete.get();
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete((deleted, t) -> {
+      if (t == null) {
+        first.complete(deleted);
+        runQuietly(after);
+        return;
+      }
+      first.completeExceptionally(Blocking.unwrap(t));
+      if (session.state() == SessionState.LOST) {
+        log.debug("{}: not deleted ({}); the session is lost, its lease takes the key", key.toStringUtf8(), t.toString());
+        runQuietly(after);
+        return;
+      }
+      log.info("{}: delete failed ({}); retrying in {} ms while the session lives", key.toStringUtf8(),
+          Blocking.unwrap(t).toString(), backoffMillis);
+      SharedExecutors.timer().schedule(() -> attempt(session, key, delete, after, first,
+          Math.min(MAX_RETRY_MILLIS, backoffMillis * 2)), backoffMillis, TimeUnit.MILLISECONDS);
+    });
+  }
+
+  private static void runQuietly(Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      log.warn("after deleting a key", e);
+    }
+  }
+}
