@@ -30,6 +30,13 @@ public interface Lease {
    */
   KeepAlive keepAlive(long leaseId, KeepAliveListener listener);
 
+  /**
+   * As {@link #keepAlive(long, KeepAliveListener)}, for a lease known to live until {@code renewedAtNanos}
+   * ({@link System#nanoTime()} of the grant's or last renewal's send) plus {@code ttlSeconds}: its renewals and its
+   * local loss deadline count from there from the start, instead of from a guess until the first answer.
+   */
+  KeepAlive keepAlive(long leaseId, long renewedAtNanos, long ttlSeconds, KeepAliveListener listener);
+
   /** Renews the lease once, on the shared stream (no stream is opened per call). */
   CompletableFuture<LeaseKeepAliveResponse> keepAliveOnce(long leaseId);
 

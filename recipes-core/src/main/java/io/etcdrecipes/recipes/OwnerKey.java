@@ -18,9 +18,12 @@ import io.etcdrecipes.client.ResponseHeader;
 public record OwnerKey(ByteSequence key, long createRevision, boolean created, ByteSequence value, KeyValue oldest,
                        ResponseHeader header) {
 
-  /** This key is the oldest under the prefix: the lock is held or the leadership won. */
+  /**
+   * This key is the oldest under the prefix: the lock is held or the leadership won. False when the transaction
+   * saw no key at all (it cannot, having just read or written ours: such an answer is not trusted).
+   */
   public boolean isOldest() {
-    return oldest == null || oldest.createRevision() == createRevision;
+    return oldest != null && oldest.createRevision() == createRevision;
   }
 
   public Guard guard() {

@@ -47,9 +47,9 @@ import java.util.concurrent.TimeoutException;
  * only at the next regular renewal, up to TTL/3 later). It costs one small message on the existing stream per
  * interval per session, and only for sessions whose TTL/3 is longer than the interval.
  * <ul>
- *   <li>{@code SUSPENDED}: no successful renewal for longer than {@link #suspendAfter()} (default: a third of
- *       the TTL, but at least {@code min(1 s, 2/3 TTL)} so that normal renewal gaps never trip it), or an extra
- *       renewal failed.</li>
+ *   <li>{@code SUSPENDED}: no successful renewal for longer than {@link #suspendAfter()} (default: half the TTL,
+ *       but at least {@code min(1 s, 2/3 TTL)}: above the normal gap between renewals, which go out a third of the
+ *       TTL after the last one and are answered a round trip later), or an extra renewal failed.</li>
  *   <li>{@code RECONNECTED}: the first successful renewal after {@code SUSPENDED}.</li>
  *   <li>{@code LOST} (final): the server answered that the lease does not exist (revoked or expired); the TTL
  *       ran out here since the last successful renewal; {@link #close()}, {@link #orphan()}; or the client
@@ -95,8 +95,10 @@ public final class Session implements AutoCloseable {
   /** The send time of the newest request whose answer renewed the lease: the local TTL clock starts here. */
   private long lastOkNanos;
   private long ttlNanos;
+  /** When the session last became SUSPENDED: only a renewal sent after it makes it RECONNECTED. */
+  private long suspendedAtNanos;
   private boolean probeInFlight;
-  private long lastProbeNanos;
+  private long lastProbeNanos = System.nanoTime(); // nanoTime may be negative: no 0 sentinel
   private boolean stopping;
   private KeepAlive keepAlive;
   private ScheduledFuture<?> ticker;
@@ -110,8 +112,8 @@ public final class Session implements AutoCloseable {
     this.suspendAfterNanos = b.suspendAfterNanos(ttl);
     this.lossCheckNanos = b.lossCheckInterval.toNanos();
     this.closeTimeout = b.closeTimeout != null ? b.closeTimeout : client.config().callTimeout();
-    this.probeLease = client.lease().withTimeout(Duration.ofNanos(Math.max(suspendAfterNanos,
-        TimeUnit.MILLISECONDS.toNanos(200))));
+    this.probeLease = client.lease().withTimeout(Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(200),
+        Math.min(suspendAfterNanos, ttl / 3))));
     this.dispatcher = new OrderedDispatcher(SharedExecutors.callbacks(client, b.executor));
     for (SessionStateListener l : b.listeners) {
       this.listeners.add(new Listener(l));
@@ -226,7 +228,7 @@ public final class Session implements AutoCloseable {
   public void close() {
     CompletableFuture<Void> f = closeAsync();
     try {
-      f.get(closeTimeout.toNanos() + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
+      f.get(Blocking.nanos(closeTimeout.plusSeconds(1)), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
@@ -274,7 +276,13 @@ public final class Session implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------------------
 
   private void start() {
-    KeepAlive ka = client.lease().keepAlive(leaseId, new KeepAliveListener() {
+    long renewedAt;
+    long ttlSeconds;
+    synchronized (this) {
+      renewedAt = lastOkNanos;
+      ttlSeconds = TimeUnit.NANOSECONDS.toSeconds(ttlNanos);
+    }
+    KeepAlive ka = client.lease().keepAlive(leaseId, renewedAt, Math.max(1, ttlSeconds), new KeepAliveListener() {
       @Override
       public void onRenewed(LeaseKeepAliveResponse response) {
         renewed(response.requestSentNanos(), response.ttl());
@@ -298,6 +306,11 @@ public final class Session implements AutoCloseable {
       closeQuietly(ka);
     }
     ka.done().whenComplete((v, t) -> {
+      if (t != null) { // lost without onLost (e.g. the client was closing when it started): lost all the same
+        Throwable c = Blocking.unwrap(t);
+        keepAliveLost(c instanceof EtcdException e ? e : new EtcdException(ErrorCode.UNKNOWN, String.valueOf(c), c));
+        return;
+      }
       if (t == null) { // ended normally: we closed it, or the client was closed under us
         KeepAlive toClose;
         synchronized (this) {
@@ -330,22 +343,28 @@ public final class Session implements AutoCloseable {
       // An answer that arrives after the TTL counted from its send (a pause, a slow network) renews nothing
       // we may rely on: the server may have expired the lease since.
       after = checkClockLocked(now);
-      if (state == SessionState.SUSPENDED && now - lastOkNanos <= suspendAfterNanos) {
-        transitionLocked(SessionState.RECONNECTED);
-      }
+      reconnectIfRenewedLocked(now);
     }
     runAfter(after);
     dispatcher.flush();
   }
 
+  /** SUSPENDED → RECONNECTED once a renewal sent after the suspension succeeded, and is fresh. */
+  private void reconnectIfRenewedLocked(long now) {
+    if (state == SessionState.SUSPENDED && lastOkNanos - suspendedAtNanos > 0 && now - lastOkNanos <= suspendAfterNanos) {
+      transitionLocked(SessionState.RECONNECTED);
+    }
+  }
+
   private void keepAliveLost(EtcdException cause) {
     KeepAlive ka;
+    boolean gone = cause instanceof LeaseNotFoundException || cause.serverError() == ServerError.LEASE_NOT_FOUND;
     synchronized (this) {
-      if (state == SessionState.LOST) {
+      if (state == SessionState.LOST || stopping) {
         return;
       }
       ka = stopLocked();
-      if (cause instanceof LeaseNotFoundException || cause.serverError() == ServerError.LEASE_NOT_FOUND) {
+      if (gone) {
         loseLocked(SessionLostException.Reason.LEASE_GONE, "the server says the lease does not exist", cause);
       } else {
         loseLocked(SessionLostException.Reason.EXPIRED_LOCALLY, "keep-alive gave up: " + cause.getMessage(), cause);
@@ -353,6 +372,13 @@ public final class Session implements AutoCloseable {
     }
     closeQuietly(ka);
     dispatcher.flush();
+    if (!gone) {
+      revokeQuietly(); // we told everyone it is lost: if the server still has it, do not let its keys linger
+    }
+  }
+
+  private void revokeQuietly() {
+    client.lease().withTimeout(closeTimeout).revoke(leaseId).exceptionally(t -> null);
   }
 
   /** The state after checking the local TTL clock now. */
@@ -375,6 +401,12 @@ public final class Session implements AutoCloseable {
     if (state == SessionState.LOST || stopping) {
       return null;
     }
+    if (keepAlive != null) { // the stream's credit as soon as it read the answer, not when a callback got to run
+      long renewedAt = keepAlive.renewedAtNanos();
+      if (renewedAt != Long.MIN_VALUE && renewedAt - lastOkNanos > 0) {
+        lastOkNanos = renewedAt;
+      }
+    }
     long since = now - lastOkNanos;
     if (since >= ttlNanos) {
       KeepAlive ka = stopLocked();
@@ -384,18 +416,36 @@ public final class Session implements AutoCloseable {
       return () -> {
         closeQuietly(ka);
         dispatcher.flush();
-        // We told everyone the session is lost; if the server still has the lease, do not let its keys linger.
-        client.lease().withTimeout(closeTimeout).revoke(leaseId).exceptionally(t -> null);
+        revokeQuietly(); // we told everyone it is lost; if the server still has the lease, do not let its keys linger
       };
     }
     if (state.isConnected() && since > suspendAfterNanos) {
-      transitionLocked(SessionState.SUSPENDED);
+      suspendLocked(now);
+      return dispatcher::flush;
+    }
+    if (state == SessionState.SUSPENDED) {
+      reconnectIfRenewedLocked(now);
       return dispatcher::flush;
     }
     return null;
   }
 
+  private void suspendLocked(long now) {
+    if (state.isConnected()) {
+      suspendedAtNanos = now;
+      transitionLocked(SessionState.SUSPENDED);
+    }
+  }
+
   private void tick() {
+    try {
+      tickOnce();
+    } catch (Throwable t) { // a scheduled task that throws is never run again
+      log.error("session {}: tick failed; continuing", Long.toHexString(leaseId), t);
+    }
+  }
+
+  private void tickOnce() {
     boolean probe = false;
     long now = System.nanoTime();
     Runnable after;
@@ -426,6 +476,7 @@ public final class Session implements AutoCloseable {
     }
     Throwable cause = Blocking.unwrap(t);
     KeepAlive ka = null;
+    Runnable runLater = null;
     synchronized (this) {
       if (state == SessionState.LOST || stopping) {
         return;
@@ -436,12 +487,19 @@ public final class Session implements AutoCloseable {
       } else if (cause instanceof ClosedClientException) {
         ka = stopLocked();
         loseLocked(SessionLostException.Reason.CLIENT_CLOSED, "the client was closed", cause);
-      } else if (state.isConnected() && System.nanoTime() - lastOkNanos > lossCheckNanos) {
-        log.debug("session {}: renewal failed: {}", Long.toHexString(leaseId), cause.toString());
-        transitionLocked(SessionState.SUSPENDED);
+      } else {
+        long now = System.nanoTime();
+        Runnable after = checkClockLocked(now);
+        if (after != null && state == SessionState.LOST) {
+          runLater = after;
+        } else if (state.isConnected() && now - lastOkNanos > lossCheckNanos) {
+          log.debug("session {}: renewal failed: {}", Long.toHexString(leaseId), cause.toString());
+          suspendLocked(now);
+        }
       }
     }
     closeQuietly(ka);
+    runAfter(runLater);
     dispatcher.flush();
   }
 
@@ -648,7 +706,13 @@ public final class Session implements AutoCloseable {
       } else if (suspendFraction > 0) {
         s = (long) (ttlNanos * suspendFraction);
       } else {
-        s = Math.max(ttlNanos / 3, Math.min(TimeUnit.SECONDS.toNanos(1), ttlNanos * 2 / 3));
+        // Renewals go out a third of the TTL after the last credited send and are answered a round trip later:
+        // suspending at TTL/3 would flap on every renewal when no extra renewals fill the gap. TTL/2, but at least
+        // min(1 s, 2/3 TTL) for short TTLs.
+        s = Math.max(ttlNanos / 2, Math.min(TimeUnit.SECONDS.toNanos(1), ttlNanos / 3 * 2));
+      }
+      if (s <= 0) {
+        throw new IllegalArgumentException("suspendAfter must come to more than 0, got " + Duration.ofNanos(s));
       }
       if (s >= ttlNanos) {
         throw new IllegalArgumentException("suspendAfter (" + Duration.ofNanos(s) + ") must be shorter than the TTL ("
@@ -667,7 +731,7 @@ public final class Session implements AutoCloseable {
       CompletableFuture<Session> f = buildAsync();
       try {
         return Blocking.await(f, timeout);
-      } catch (InterruptedException | TimeoutException e) {
+      } catch (InterruptedException | TimeoutException | RuntimeException | Error e) {
         abandon(f);
         throw e;
       }
@@ -681,16 +745,25 @@ public final class Session implements AutoCloseable {
       CompletableFuture<Session> f = buildAsync();
       try {
         return Blocking.await(f);
-      } catch (InterruptedException e) {
+      } catch (InterruptedException | RuntimeException | Error e) {
         abandon(f);
         throw e;
       }
     }
 
-    private static void abandon(CompletableFuture<Session> f) {
+    /**
+     * The caller gave up: a session built after that is not left running. A granted lease is revoked; a resumed one
+     * is only let go of (orphaned): its keys belong to the process that is resuming it.
+     */
+    private void abandon(CompletableFuture<Session> f) {
+      boolean resumed = leaseId != 0;
       f.whenComplete((s, t) -> {
         if (s != null) {
-          s.closeAsync();
+          if (resumed) {
+            s.orphan();
+          } else {
+            s.closeAsync();
+          }
         }
       });
     }

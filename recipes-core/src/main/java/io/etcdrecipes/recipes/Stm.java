@@ -448,18 +448,26 @@ public final class Stm {
       for (Write w : wset.values()) {
         ops[i++] = w.op();
       }
-      Txn txn = kv.txn().when(cmps.toArray(new Compare[0])).then(ops);
-      if (snapshotLevel()) {
-        // on conflict, read the read set back in the same round trip: the next attempt starts from it
-        Op[] gets = new Op[rset.size()];
-        int j = 0;
-        for (ByteSequence k : rset.keySet()) {
-          gets[j++] = Op.get(k);
+      Txn txn = hasDeadline ? null : kv.txn().when(cmps.toArray(new Compare[0])).then(ops);
+      if (txn != null && snapshotLevel()) {
+        txn = txn.orElse(readBackOps()); // on conflict, read the read set back in the same round trip
+      }
+      // The deadline must not pass between the function's return and the send: then nothing may be sent, and
+      // the run ends with TimeoutException (nothing committed). The commit itself gets only the time left, so it
+      // cannot be applied long after the run gave up on it.
+      Txn sendable = txn;
+      if (sendable == null) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new TimeoutException("STM transaction did not commit in time (attempt " + number + ", before its commit)");
         }
-        txn = txn.orElse(gets);
+        sendable = kv.withTimeout(Duration.ofNanos(left)).txn().when(cmps.toArray(new Compare[0])).then(ops);
+        if (snapshotLevel()) {
+          sendable = sendable.orElse(readBackOps());
+        }
       }
       try {
-        return await(txn.commit());
+        return await(sendable.commit());
       } catch (Abort a) {
         // The commit was handed to the client: whatever stopped the wait, it may have been applied.
         Throwable why = abort;
@@ -477,6 +485,16 @@ public final class Stm {
         }
         throw e; // a definite rejection: nothing was committed
       }
+    }
+
+    /** Gets of the read set, in its order (the next attempt starts from them). */
+    Op[] readBackOps() {
+      Op[] gets = new Op[rset.size()];
+      int j = 0;
+      for (ByteSequence k : rset.keySet()) {
+        gets[j++] = Op.get(k);
+      }
+      return gets;
     }
 
     Map<ByteSequence, GetResponse> prefetchFromConflict(TxnResponse r) {

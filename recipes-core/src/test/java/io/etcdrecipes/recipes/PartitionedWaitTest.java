@@ -27,9 +27,10 @@ import java.util.stream.Collectors;
 
 /**
  * A waiter whose watch sits on a member that is then cut off from its peers: the member keeps the stream and
- * answers progress requests from its own state, so without a leader check the wait would last until the partition
- * heals. Watches require a leader by default: the member ends the stream about three election timeouts after it
- * lost its leader, and the client moves the watch to another member.
+ * answers progress requests from its own state, so a watch that stays there waits until the partition heals. Two
+ * things move it: watches require a leader by default (the member ends the stream about three election timeouts
+ * after it lost its leader), and the client's health probe avoids a member that reports no leader (so even a watch
+ * without the leader check moves). The negative control shows the stall when the watch has nowhere to go.
  */
 class PartitionedWaitTest {
 
@@ -47,21 +48,29 @@ class PartitionedWaitTest {
 
   @Test
   void aWaiterWhoseWatchSitsOnACutOffMemberWakesWithinSeconds() throws Exception {
-    Duration took = waitBehindAHolderWhileTheWatchersMemberIsCutOff(true, Timing.seconds(5));
-    log.info("wait completed {} ms after the holder's key was deleted", took.toMillis());
+    Duration took = waitBehindAHolderWhileTheWatchersMemberIsCutOff(true, false, Timing.seconds(5));
+    log.info("require-leader watch: the wait completed {} ms after the holder's key was deleted", took.toMillis());
   }
 
-  /** The negative control: Go's behaviour (no leader check) leaves the same wait hanging. */
+  /** Go's watches (no leader check): the client's health probe sees the member has no leader and moves the watch. */
   @Test
-  void withoutTheLeaderCheckTheSameWaitHangs() {
-    assertThatThrownBy(() -> waitBehindAHolderWhileTheWatchersMemberIsCutOff(false, Timing.seconds(4)))
+  void withoutTheLeaderCheckTheHealthProbeStillMovesTheWatch() throws Exception {
+    Duration took = waitBehindAHolderWhileTheWatchersMemberIsCutOff(false, false, Timing.seconds(5));
+    log.info("plain watch: the wait completed {} ms after the holder's key was deleted", took.toMillis());
+  }
+
+  /** The negative control: a waiter whose watch cannot leave the cut-off member (its only endpoint) hangs. */
+  @Test
+  void aWatchThatCannotLeaveTheCutOffMemberHangs() {
+    assertThatThrownBy(() -> waitBehindAHolderWhileTheWatchersMemberIsCutOff(false, true, Timing.seconds(4)))
         .isInstanceOf(TimeoutException.class);
   }
 
-  private Duration waitBehindAHolderWhileTheWatchersMemberIsCutOff(boolean watchRequireLeader, Duration waitAtMost)
-      throws Exception {
+  private Duration waitBehindAHolderWhileTheWatchersMemberIsCutOff(boolean watchRequireLeader, boolean onlyThatMember,
+                                                                    Duration waitAtMost) throws Exception {
+    EtcdMember only = etcd.member(1);
     try (EtcdClient holder = client(etcd.endpoints(), true);
-         EtcdClient waiter = client(etcd.endpoints(), watchRequireLeader)) {
+         EtcdClient waiter = client(onlyThatMember ? only.clientEndpoint() : etcd.endpoints(), watchRequireLeader)) {
       Session hs = Session.builder(holder).ttl(Duration.ofSeconds(30)).build();
       Session ws = Session.builder(waiter).ttl(Duration.ofSeconds(30)).build();
       OwnerKey held = get(Keys.createOrGet(holder.kv(), "pwait/lock", hs.leaseId(), "holder"));
@@ -72,6 +81,9 @@ class PartitionedWaitTest {
           mine.createRevision() - 1);
       await().atMost(Timing.seconds(10)).until(() -> wait.watching() != null);
       EtcdMember m = memberWithWatchStream();
+      if (onlyThatMember) {
+        assertThat(m).isSameAs(only);
+      }
       m.isolate();
       try {
         await().atMost(Timing.seconds(10)).until(() -> MemberMetrics.value(m, "etcd_server_has_leader") == 0);

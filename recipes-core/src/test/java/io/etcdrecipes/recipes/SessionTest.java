@@ -162,6 +162,20 @@ class SessionTest {
     }
   }
 
+  /** Without extra renewals, a session renewed at a third of its TTL never looks suspended between renewals. */
+  @Test
+  void withoutExtraRenewalsAHealthySessionDoesNotFlap() throws Exception {
+    try (EtcdClient c = client(etcd.endpoints())) {
+      List<SessionState> states = new CopyOnWriteArrayList<>();
+      try (Session s = Session.builder(c).ttl(Duration.ofSeconds(3)).lossCheckInterval(Duration.ZERO)
+          .listener((x, st) -> states.add(st)).build()) {
+        await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(6))
+            .until(() -> s.state() == SessionState.CONNECTED);
+        assertThat(states).isEmpty();
+      }
+    }
+  }
+
   @Test
   void builderChecksItsArguments() throws Exception {
     try (EtcdClient c = client(etcd.endpoints())) {
@@ -170,8 +184,10 @@ class SessionTest {
       assertThatThrownBy(() -> Session.builder(c).ttl(Duration.ofSeconds(2)).suspendAfter(Duration.ofSeconds(2)).build())
           .isInstanceOf(IllegalArgumentException.class);
       try (Session s = Session.builder(c).ttl(Duration.ofSeconds(3)).build()) {
-        assertThat(s.suspendAfter()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(s.suspendAfter()).isEqualTo(Duration.ofMillis(1500));
       }
+      assertThatThrownBy(() -> Session.builder(c).ttl(Duration.ofSeconds(3)).ttl(Duration.ofSeconds(4)))
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("ttl");
       try (Session s = Session.builder(c).ttl(Duration.ofSeconds(60)).suspendAfter(0.5).build()) {
         assertThat(s.suspendAfter()).isEqualTo(Duration.ofSeconds(30));
       }

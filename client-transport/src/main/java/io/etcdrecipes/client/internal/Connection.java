@@ -211,6 +211,17 @@ public final class Connection implements AutoCloseable {
     c.suspect(System.nanoTime());
   }
 
+  /** Whether some endpoint other than {@code c} is usable now (there is somewhere better to go). */
+  public boolean hasUsableOtherThan(EndpointChannel c) {
+    long now = System.nanoTime();
+    for (EndpointChannel other : channels) {
+      if (other != c && other.isUsable(now)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Replaces the endpoint list (auto-sync), keeping the channels of endpoints that stay. */
   public synchronized void updateEndpoints(List<URI> uris) {
     if (closed || uris.isEmpty()) {
@@ -278,6 +289,8 @@ public final class Connection implements AutoCloseable {
     private final URI uri;
     private final ManagedChannel channel;
     private volatile long suspectSince = Long.MIN_VALUE;
+    /** The health probe saw it answer without a leader: cleared only by a probe that sees a leader again. */
+    private volatile boolean leaderless;
 
     EndpointChannel(URI uri, ManagedChannel channel) {
       this.uri = uri;
@@ -307,8 +320,18 @@ public final class Connection implements AutoCloseable {
       }
     }
 
+    /** Set by the health probe from a Status answer (a member cut off from its peers still answers other calls). */
+    void leaderless(boolean noLeader) {
+      leaderless = noLeader;
+    }
+
+    /** Whether new calls and streams should go elsewhere now (suspected recently, or without a leader). */
+    public boolean isAvoided(long now) {
+      return leaderless || (suspectSince != Long.MIN_VALUE && now - suspectSince < SUSPECT_NANOS);
+    }
+
     boolean isUsable(long now) {
-      if (suspectSince != Long.MIN_VALUE && now - suspectSince < SUSPECT_NANOS) {
+      if (isAvoided(now)) {
         return false;
       }
       return channel.getState(true) != ConnectivityState.TRANSIENT_FAILURE;

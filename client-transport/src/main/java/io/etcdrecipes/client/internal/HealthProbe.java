@@ -29,6 +29,14 @@ public final class HealthProbe implements AutoCloseable {
   }
 
   private void probe() {
+    try {
+      probeAll();
+    } catch (Throwable t) { // a scheduled task that throws is never run again
+      org.slf4j.LoggerFactory.getLogger(HealthProbe.class).error("health probe failed; continuing", t);
+    }
+  }
+
+  private void probeAll() {
     Connection c = caller.connection();
     if (c.isClosed() || c.channels().size() < 2) {
       return;
@@ -36,8 +44,11 @@ public final class HealthProbe implements AutoCloseable {
     for (Connection.EndpointChannel ep : c.channels()) {
       caller.call(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(), Caller.Retry.NEVER,
           PROBE_TIMEOUT, ep).whenComplete((r, e) -> {
-            if (e == null && r.getLeader() != 0) {
-              ep.healthy();
+            if (e == null) {
+              ep.leaderless(r.getLeader() == 0);
+              if (r.getLeader() != 0) {
+                ep.healthy();
+              }
             } else {
               c.suspect(ep);
             }

@@ -38,9 +38,10 @@ import java.util.concurrent.TimeUnit;
  * <p>etcd answers the requests of one stream one by one, in the order they were sent (it renews, then
  * answers, then reads the next request), and ends the stream rather than skip one. So every request sent
  * on the current stream is queued ({@link #inFlight}), and each answer is matched to the oldest unanswered
- * request: the lease is credited from that request's <em>send</em> time (the server renewed it no earlier),
- * and a {@code keepAliveOnce} is completed with the answer to its own request, never with an answer to an
- * earlier one. Loss is always reported,
+ * request <em>for its lease</em> (the same on etcd itself; a proxy that answers leases out of order does not
+ * make other leases' requests unanswerable): the lease is credited from that request's <em>send</em> time
+ * (the server renewed it no earlier), and a {@code keepAliveOnce} is completed with the answer to its own
+ * request, never with an answer to an earlier one. Loss is always reported,
  * never a silent end. A stream that fails is reopened on another member
  * with jittered backoff; a stream that stops answering (a paused member keeps its connection) is
  * abandoned after a third of the shortest TTL. State is guarded by {@code this}; listeners are called
@@ -62,7 +63,8 @@ final class KeepAliveStream implements AutoCloseable {
   private Connection.EndpointChannel endpoint;
   private ScheduledFuture<?> ticker;
   private int failures;
-  private long reconnectAtNanos;
+  private long reconnectAtNanos = System.nanoTime(); // "now": nanoTime may be negative, 0 is no sentinel
+  private long lastTickNanos = System.nanoTime();
   /** The auth token the current stream was opened with (refreshed when the server rejects it). */
   private volatile String staleToken;
   private boolean closed;
@@ -81,6 +83,15 @@ final class KeepAliveStream implements AutoCloseable {
   }
 
   KeepAlive keepAlive(long leaseId, KeepAliveListener listener) {
+    return keepAlive(leaseId, 0, 0, listener);
+  }
+
+  /**
+   * Keeps {@code leaseId} alive. With {@code ttlSeconds > 0}, the lease is known to live until
+   * {@code renewedAtNanos + ttl} (granted or renewed no earlier than that): its local loss deadline and its renewal
+   * schedule start there. Without, until its first answer the lease is given the client's call timeout.
+   */
+  KeepAlive keepAlive(long leaseId, long renewedAtNanos, long ttlSeconds, KeepAliveListener listener) {
     Subscriber s = new Subscriber(leaseId, listener);
     synchronized (this) {
       if (closed) {
@@ -89,10 +100,13 @@ final class KeepAliveStream implements AutoCloseable {
       }
       Kept k = leases.get(leaseId);
       if (k == null) {
-        k = new Kept(leaseId, System.nanoTime() + connection.config().callTimeout().toNanos());
+        k = ttlSeconds > 0
+            ? new Kept(leaseId, renewedAtNanos, TimeUnit.SECONDS.toNanos(ttlSeconds))
+            : new Kept(leaseId, System.nanoTime(), connection.config().callTimeout().toNanos());
         leases.put(leaseId, k);
       }
       k.subscribers.add(s);
+      s.kept = k;
       startLocked();
       // Renew the new lease at once on the open stream; walking every kept lease here, as a tick does,
       // made registering n leases cost n^2. Without a stream the next tick opens one and sends.
@@ -103,7 +117,7 @@ final class KeepAliveStream implements AutoCloseable {
       if (call != null) {
         renewLocked(k, now);
       } else {
-        k.nextSendNanos = 0;
+        k.nextSendNanos = now; // the next tick sends it
       }
     }
     return s;
@@ -141,6 +155,14 @@ final class KeepAliveStream implements AutoCloseable {
   }
 
   private void tick() {
+    try {
+      tickOnce();
+    } catch (Throwable t) { // a scheduled task that throws is never run again: that would end every renewal
+      log.error("keep-alive tick failed; continuing", t);
+    }
+  }
+
+  private void tickOnce() {
     List<Runnable> notify = new ArrayList<>();
     synchronized (this) {
       if (closed) {
@@ -155,11 +177,15 @@ final class KeepAliveStream implements AutoCloseable {
         return;
       }
       long now = System.nanoTime();
+      // A tick that runs late (this process was paused, or starved) must not take buffered answers for a stall:
+      // the transport thread may not have read them yet.
+      boolean late = now - lastTickNanos > TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS * 5);
+      lastTickNanos = now;
       if (call == null && now - reconnectAtNanos >= 0) {
         openLocked(now);
       }
       Sent oldest = inFlight.peekFirst();
-      if (call != null && oldest != null && now - oldest.nanos > stallNanos()) {
+      if (!late && call != null && oldest != null && now - oldest.nanos > stallNanos()) {
         log.info("keep-alive stream on {} answered nothing for {} ms; moving to another member", endpoint,
             TimeUnit.NANOSECONDS.toMillis(now - oldest.nanos));
         connection.suspect(endpoint);
@@ -260,8 +286,11 @@ final class KeepAliveStream implements AutoCloseable {
         // from the send means we call it lost no later than the server lets it expire. Answers come in
         // send order, so this only moves the deadline forward (unless the server shortened the TTL).
         k.ttlNanos = TimeUnit.SECONDS.toNanos(r.getTTL());
-        k.deadlineNanos = sent.nanos + k.ttlNanos;
-        k.nextSendNanos = sent.nanos + k.ttlNanos / 3;
+        if (sent.nanos - k.renewedAtNanos > 0) {
+          k.renewedAtNanos = sent.nanos;
+        }
+        k.deadlineNanos = k.renewedAtNanos + k.ttlNanos;
+        k.nextSendNanos = k.renewedAtNanos + k.ttlNanos / 3;
         k.renewed(new LeaseKeepAliveResponse(KvProtos.header(r.getHeader()), id, r.getTTL(), sent.nanos), notify);
       }
       if (sent != null && sent.once != null) {
@@ -281,31 +310,16 @@ final class KeepAliveStream implements AutoCloseable {
     notify.forEach(Runnable::run);
   }
 
-  /**
-   * The request an answer for {@code leaseId} belongs to: the oldest unanswered one. Should the head be for
-   * another lease (a server that skipped one), requests up to the first one for this lease are dropped; their
-   * keepAliveOnce callers wait for a resend on a new stream or time out.
-   */
+  /** The request an answer for {@code leaseId} belongs to: the oldest unanswered one for that lease, or null. */
   private Sent answeredLocked(long leaseId) {
-    Sent head = inFlight.peekFirst();
-    if (head != null && head.leaseId == leaseId) {
-      return inFlight.pollFirst();
-    }
-    boolean present = false;
-    for (Sent s : inFlight) {
+    for (java.util.Iterator<Sent> it = inFlight.iterator(); it.hasNext(); ) {
+      Sent s = it.next();
       if (s.leaseId == leaseId) {
-        present = true;
-        break;
+        it.remove();
+        return s;
       }
     }
-    if (!present) {
-      return null;
-    }
-    Sent s;
-    while ((s = inFlight.pollFirst()) != null && s.leaseId != leaseId) {
-      log.warn("keep-alive request for lease {} got no answer of its own", Long.toHexString(s.leaseId));
-    }
-    return s;
+    return null;
   }
 
   private void onCallbackThread(Runnable r) {
@@ -384,13 +398,17 @@ final class KeepAliveStream implements AutoCloseable {
   private static final class Kept {
     final long id;
     final List<Subscriber> subscribers = new ArrayList<>(1);
-    long ttlNanos = TimeUnit.SECONDS.toNanos(3);
+    long ttlNanos;
     long deadlineNanos;
     long nextSendNanos;
+    /** The send time of the newest answered renewal (or the caller's hint): read without the stream's lock. */
+    volatile long renewedAtNanos;
 
-    Kept(long id, long deadlineNanos) {
+    Kept(long id, long renewedAtNanos, long ttlNanos) {
       this.id = id;
-      this.deadlineNanos = deadlineNanos;
+      this.renewedAtNanos = renewedAtNanos;
+      this.ttlNanos = ttlNanos;
+      this.deadlineNanos = renewedAtNanos + ttlNanos;
     }
 
     void renewed(LeaseKeepAliveResponse r, List<Runnable> notify) {
@@ -438,6 +456,7 @@ final class KeepAliveStream implements AutoCloseable {
     final KeepAliveListener listener;
     final SerialExecutor serial = new SerialExecutor(connection.callbackExecutor());
     final CompletableFuture<Void> done = new CompletableFuture<>();
+    volatile Kept kept;
 
     Subscriber(long leaseId, KeepAliveListener listener) {
       this.leaseId = leaseId;
@@ -447,6 +466,12 @@ final class KeepAliveStream implements AutoCloseable {
     @Override
     public long leaseId() {
       return leaseId;
+    }
+
+    @Override
+    public long renewedAtNanos() {
+      Kept k = kept;
+      return k == null ? Long.MIN_VALUE : k.renewedAtNanos;
     }
 
     @Override

@@ -103,6 +103,14 @@ public final class LeaseImpl implements Lease {
   }
 
   @Override
+  public KeepAlive keepAlive(long leaseId, long renewedAtNanos, long ttlSeconds, KeepAliveListener listener) {
+    if (ttlSeconds <= 0) {
+      throw new IllegalArgumentException("ttlSeconds must be > 0, got " + ttlSeconds);
+    }
+    return keepAlives.keepAlive(leaseId, renewedAtNanos, ttlSeconds, Objects.requireNonNull(listener, "listener"));
+  }
+
+  @Override
   public CompletableFuture<LeaseKeepAliveResponse> keepAliveOnce(long leaseId) {
     return keepAlives.once(leaseId, timeout);
   }

@@ -50,7 +50,9 @@ import java.util.concurrent.TimeUnit;
 final class WatchStream {
 
   private static final Logger log = LoggerFactory.getLogger(WatchStream.class);
-  private static final long PROBE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
+  private static final long PROBE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(2);
+  /** How long a progress probe may go unanswered (etcd answers at once, or after a short merge in 3.5.8+). */
+  private static final long PROBE_ANSWER_NANOS = TimeUnit.SECONDS.toNanos(3);
 
   private final Caller caller;
   private final Connection connection;
@@ -67,6 +69,7 @@ final class WatchStream {
   /** Liveness: when the stream last answered, and when an unanswered probe was sent (0: none). */
   private long lastHeardNanos;
   private long probeSentNanos;
+  private boolean probeSent;
   /** Who asked for each outstanding progress request, oldest first: true = the user, false = a probe. */
   private final java.util.ArrayDeque<Boolean> progressRequests = new java.util.ArrayDeque<>();
   private java.util.concurrent.ScheduledFuture<?> healthCheck;
@@ -123,29 +126,46 @@ final class WatchStream {
   /**
    * A frozen member keeps its TCP connection open and answers nothing, and gRPC keepalive takes tens of
    * seconds to notice. So a stream that has been quiet for {@link #PROBE_AFTER_NANOS} is asked for a
-   * progress report (etcd answers at once); no answer within the call timeout means the member is stuck,
-   * and the stream moves to another one, resuming every watch from its revision.
+   * progress report; no answer within {@link #PROBE_ANSWER_NANOS} means the member is stuck, and the stream
+   * moves to another one, resuming every watch from its revision. It also moves at once when the client's
+   * health probe avoids its member (no Status answer, or no leader) and another member is usable.
    */
   private void checkHealth() {
+    try {
+      checkHealthOnce();
+    } catch (Throwable t) { // a scheduled task that throws is never run again
+      log.error("watch health check failed; continuing", t);
+    }
+  }
+
+  private void checkHealthOnce() {
     synchronized (this) {
       if (closed || call == null || all.isEmpty()) {
         return;
       }
       long now = System.nanoTime();
-      if (probeSentNanos != 0) {
-        if (now - probeSentNanos > connection.config().callTimeout().toNanos()) {
-          log.info("watch stream on {} did not answer a progress probe in {}; moving to another member", endpoint,
-              connection.config().callTimeout());
+      if (endpoint.isAvoided(now) && connection.hasUsableOtherThan(endpoint)) {
+        log.info("watch stream on {}: the member is avoided (no status answer, or no leader); moving", endpoint);
+        abandonLocked("watch stream's member avoided");
+      } else if (probeSent) {
+        if (now - probeSentNanos > PROBE_ANSWER_NANOS) {
+          log.info("watch stream on {} did not answer a progress probe in {} ms; moving to another member", endpoint,
+              TimeUnit.NANOSECONDS.toMillis(PROBE_ANSWER_NANOS));
           connection.suspect(endpoint);
-          ClientCall<WatchRequest, ?> stuck = call;
-          probeSentNanos = 0;
-          stuck.cancel("watch stream stalled", null);
+          abandonLocked("watch stream stalled");
         }
       } else if (now - lastHeardNanos > PROBE_AFTER_NANOS) {
+        probeSent = true;
         probeSentNanos = now;
         sendProgressRequestLocked(false);
       }
     }
+  }
+
+  private void abandonLocked(String why) {
+    ClientCall<WatchRequest, ?> stuck = call;
+    probeSent = false;
+    stuck.cancel(why, null);
   }
 
   private void openLocked() {
@@ -153,7 +173,7 @@ final class WatchStream {
       healthCheck = connection.scheduler().scheduleWithFixedDelay(this::checkHealth, 1, 1, TimeUnit.SECONDS);
     }
     lastHeardNanos = System.nanoTime();
-    probeSentNanos = 0;
+    probeSent = false;
     progressRequests.clear();
     endpoint = connection.pick();
     ClientCall<WatchRequest, io.etcdrecipes.proto.etcdserverpb.WatchResponse> c =
@@ -208,7 +228,7 @@ final class WatchStream {
       failures = 0;
       endpoint.healthy();
       lastHeardNanos = System.nanoTime();
-      probeSentNanos = 0;
+      probeSent = false;
       long id = r.getWatchId();
       if (id == -1 && !r.getCreated() && !r.getCanceled()) {
         Boolean byUser = progressRequests.poll();

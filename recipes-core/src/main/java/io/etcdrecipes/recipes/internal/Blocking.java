@@ -34,10 +34,15 @@ public final class Blocking {
     return timeout;
   }
 
+  /** {@code d} in nanoseconds, saturated instead of overflowing (a timeout of centuries is "forever", not an error). */
+  public static long nanos(Duration d) {
+    return TimeUnit.NANOSECONDS.convert(d);
+  }
+
   public static <T> T await(CompletableFuture<T> future, Duration timeout)
       throws InterruptedException, TimeoutException {
     try {
-      return future.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+      return future.get(Math.max(0, nanos(timeout)), TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
       throw unchecked(e.getCause());
     }
