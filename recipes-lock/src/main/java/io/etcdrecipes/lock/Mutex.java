@@ -3,7 +3,7 @@ package io.etcdrecipes.lock;
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.recipes.ContentionPolicy;
 import io.etcdrecipes.recipes.Keys;
-import io.etcdrecipes.recipes.OwnerKeyAttempt;
+import io.etcdrecipes.recipes.Attempt;
 import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.SessionPolicy;
@@ -15,7 +15,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.Lock;
 
 /**
  * A distributed mutex, byte-compatible with Go's {@code concurrency.Mutex} and {@code etcdctl lock}: the holder's key
@@ -39,11 +38,11 @@ import java.util.concurrent.locks.Lock;
  * <p><b>Threads of one JVM.</b> Every caller on one session has the same key (Go's layout), so callers on one
  * session queue locally (fair) behind whoever holds or attempts the key, and then contend in etcd like any other
  * process: two threads sharing a session and a name never both hold it. {@link #asLock()} adds
- * {@link java.util.concurrent.locks.Lock}'s thread semantics on top.
+ * {@link java.util.concurrent.locks.Lock}'s thread semantics on top (reentrant per thread).
  *
  * <p>Thread-safe and cheap: holds no resources of its own; create one per name and share it.
  */
-public final class Mutex {
+public final class Mutex implements DistributedLock {
 
   private final Session session;
   private final String name;
@@ -69,6 +68,7 @@ public final class Mutex {
     return new Mutex(session, name, policy);
   }
 
+  @Override
   public String name() {
     return name;
   }
@@ -87,33 +87,22 @@ public final class Mutex {
    * deleted before this returns. Fails with {@link io.etcdrecipes.recipes.SessionLostException} when the session
    * is lost (at once, nothing written, when it already is).
    */
+  @Override
   public Ownership lock(Duration timeout) throws InterruptedException, TimeoutException {
     Blocking.checkTimeout(timeout, "timeout");
-    return attempt(OwnerKeyAttempt.Mode.WAIT).await(timeout);
+    return attempt(Attempt.Mode.WAIT).await(timeout);
   }
 
   /** Waits for the lock until it is held or the thread is interrupted (the attempt's key deleted first). */
+  @Override
   public Ownership lock() throws InterruptedException {
-    return attempt(OwnerKeyAttempt.Mode.WAIT).await();
+    return attempt(Attempt.Mode.WAIT).await();
   }
 
   /** The lock as a future; cancelling it gives the attempt up (its key deleted). */
+  @Override
   public CompletableFuture<Ownership> lockAsync() {
-    OwnerKeyAttempt a = attempt(OwnerKeyAttempt.Mode.WAIT);
-    CompletableFuture<Ownership> f = new CompletableFuture<>();
-    a.result().whenComplete((o, e) -> {
-      if (e != null) {
-        f.completeExceptionally(Blocking.unwrap(e));
-      } else if (!f.complete(o)) {
-        o.releaseAsync();
-      }
-    });
-    f.whenComplete((o, e) -> {
-      if (f.isCancelled()) {
-        a.abandon();
-      }
-    });
-    return f;
+    return Locks.async(attempt(Attempt.Mode.WAIT));
   }
 
   /**
@@ -121,31 +110,13 @@ public final class Mutex {
    * {@code TryLock}: when another key is older, ours is deleted again). Empty also while another thread of this
    * JVM holds or waits for it on the same session.
    */
+  @Override
   public Optional<Ownership> tryLock() {
-    OwnerKeyAttempt a = attempt(OwnerKeyAttempt.Mode.TRY);
-    try {
-      return Optional.ofNullable(a.await(session.client().config().callTimeout().multipliedBy(2)));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new io.etcdrecipes.client.CancelledException(io.etcdrecipes.client.ErrorCode.CANCELLED,
-          "interrupted in tryLock of " + name, null, e);
-    } catch (TimeoutException e) {
-      throw new io.etcdrecipes.client.DeadlineExceededException(io.etcdrecipes.client.ErrorCode.DEADLINE_EXCEEDED,
-          "tryLock of " + name + " got no answer in time", null, e);
-    }
+    return Locks.tryNow(attempt(Attempt.Mode.TRY), session, name);
   }
 
-  /**
-   * This mutex as a {@link Lock}: reentrant for the holding thread (like {@code ReentrantLock}), unlocked by that
-   * thread only ({@link IllegalMonitorStateException} otherwise); {@code newCondition} is not supported. It hides
-   * the {@link Ownership}: use the handle API where writes must be fenced or loss noticed.
-   */
-  public Lock asLock() {
-    return new MutexLock(this);
-  }
-
-  private OwnerKeyAttempt attempt(OwnerKeyAttempt.Mode mode) {
-    return OwnerKeyAttempt.start(session, prefix, ByteSequence.EMPTY, queue, policy, mode, null);
+  private Attempt attempt(Attempt.Mode mode) {
+    return Attempt.ownerKey(session, prefix, ByteSequence.EMPTY, queue, policy, mode, null);
   }
 
   @Override
