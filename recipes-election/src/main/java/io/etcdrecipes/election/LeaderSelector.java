@@ -1,0 +1,249 @@
+package io.etcdrecipes.election;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.recipes.OwnershipLostException;
+import io.etcdrecipes.recipes.SessionPolicy;
+import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.Names;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Curator's {@code LeaderSelector} on etcd: while started it campaigns, and each time it is elected it runs
+ * {@link LeadershipTask#takeLeadership} on a thread of its own; leadership lasts until that returns (then the term is
+ * resigned and the next candidate leads at once). When the term is lost first (session suspended under the default
+ * policy, or lost) the thread is <b>interrupted</b> — and the term's guard makes every write it still tries in the
+ * term's name fail, even if it ignores the interrupt. With {@code autoRequeue} (the default) it campaigns again after
+ * each term; candidates are served in the order they queued (fair).
+ *
+ * <pre>{@code
+ * LeaderSelector selector = LeaderSelector.builder(client, "services/compactor", "node-1", term -> {
+ *   while (!Thread.currentThread().isInterrupted()) {
+ *     term.commit(client.kv(), Op.put(progressKey, value)).join();   // fenced: fails once the term is over
+ *     ...
+ *   }
+ * }).build();
+ * selector.start();
+ * ...
+ * selector.close();   // interrupts a running term, resigns, closes the session
+ * }</pre>
+ *
+ * <p>The callback never runs on a gRPC thread or on the session's notification executor, so a long task cannot delay
+ * anyone's state changes.
+ */
+public final class LeaderSelector implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(LeaderSelector.class);
+
+  /** The work a leader does; it leads until this returns. */
+  @FunctionalInterface
+  public interface LeadershipTask {
+    /**
+     * Runs while this participant leads. Return to give leadership up. Check {@link Thread#isInterrupted()} (or let
+     * blocking calls throw {@link InterruptedException}): the thread is interrupted when the term is lost.
+     */
+    void takeLeadership(Leadership term) throws Exception;
+  }
+
+  private final String name;
+  private final boolean autoRequeue;
+  private final LeadershipTask task;
+  private final Candidate candidate;
+  private final Duration closeTimeout;
+  private final java.util.concurrent.atomic.AtomicInteger terms = new java.util.concurrent.atomic.AtomicInteger();
+  // guarded by this
+  private boolean started;
+  private boolean closed;
+  private Thread worker;
+  private Leadership running;
+
+  private LeaderSelector(Builder b) {
+    this.name = b.name;
+    this.autoRequeue = b.autoRequeue;
+    this.task = b.task;
+    this.closeTimeout = b.client.config().callTimeout().plusSeconds(1);
+    this.candidate = new Candidate(b.client, b.name, b.id, b.ttl, b.policy, null, new Candidate.Events() {
+      @Override
+      public void elected(Leadership term) {
+        runTerm(term);
+      }
+
+      @Override
+      public void ended(Leadership term, OwnershipLostException why) {
+        if (why != null) {
+          interruptTerm(term);
+        }
+      }
+    });
+  }
+
+  /** A selector for election {@code name}; {@code id} (not empty) is this participant's value in etcd. */
+  public static Builder builder(EtcdClient client, String name, String id, LeadershipTask task) {
+    return new Builder(client, name, id, task);
+  }
+
+  /** Starts campaigning. {@link IllegalStateException} when started before or closed. */
+  public void start() {
+    synchronized (this) {
+      if (started || closed) {
+        throw new IllegalStateException("a selector starts once");
+      }
+      started = true;
+    }
+    candidate.start();
+  }
+
+  /** Whether a term's task is running now and its term is still valid. */
+  public boolean hasLeadership() {
+    Leadership l;
+    synchronized (this) {
+      l = running;
+    }
+    return l != null && l.isValid();
+  }
+
+  /** Interrupts the running task, if any (Curator's {@code interruptLeadership}); it leads until the task returns. */
+  public synchronized void interruptLeadership() {
+    if (worker != null) {
+      worker.interrupt();
+    }
+  }
+
+  private void runTerm(Leadership term) {
+    synchronized (this) {
+      if (closed) {
+        term.close();
+        return;
+      }
+      running = term;
+      worker = new Thread(() -> work(term), "leader-selector-" + name + "-" + terms.incrementAndGet());
+      worker.setDaemon(true);
+      worker.start();
+    }
+  }
+
+  private void work(Leadership term) {
+    try {
+      task.takeLeadership(term);
+    } catch (InterruptedException e) {
+      log.debug("{}: leadership task interrupted", name);
+    } catch (Throwable t) {
+      log.warn("{}: leadership task failed; leadership is given up", name, t);
+    } finally {
+      boolean requeue;
+      synchronized (this) {
+        if (running == term) {
+          running = null;
+          worker = null;
+        }
+        requeue = autoRequeue && !closed;
+      }
+      Thread.interrupted(); // do not carry an interrupt into the resign
+      candidate.resign(term, requeue);
+    }
+  }
+
+  private synchronized void interruptTerm(Leadership term) {
+    if (running == term && worker != null) {
+      log.info("{}: term {} lost; interrupting its task", name, term.fencingToken());
+      worker.interrupt();
+    }
+  }
+
+  /**
+   * Stops: interrupts a running task, resigns, closes the session; waits for that (and for the task to return) at
+   * most the client's call timeout. Never throws; idempotent.
+   */
+  @Override
+  public void close() {
+    Thread w;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      w = worker;
+    }
+    if (w != null) {
+      w.interrupt();
+    }
+    CompletableFuture<Void> done = candidate.close(false);
+    try {
+      if (w != null) {
+        w.join(closeTimeout.toMillis());
+      }
+      done.get(Blocking.nanos(closeTimeout), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      // goes on in the background; the session's lease ends it at the latest
+    }
+  }
+
+  @Override
+  public synchronized String toString() {
+    return "LeaderSelector{" + name + (running != null ? ", leading" : "") + (closed ? ", closed" : "") + "}";
+  }
+
+  /** Builds a {@link LeaderSelector}; each setter once. */
+  public static final class Builder {
+    private final EtcdClient client;
+    private final String name;
+    private final ByteSequence id;
+    private final LeadershipTask task;
+    private Duration ttl = Duration.ofSeconds(10);
+    private SessionPolicy policy = SessionPolicy.SUSPENDED_IS_LOST;
+    private boolean autoRequeue = true;
+    private final java.util.Set<String> set = new java.util.HashSet<>();
+
+    private Builder(EtcdClient client, String name, String id, LeadershipTask task) {
+      this.client = Objects.requireNonNull(client, "client");
+      Names.prefix(name, "name");
+      this.name = name;
+      this.id = Election.utf8(id);
+      Election.checkValue(this.id);
+      this.task = Objects.requireNonNull(task, "task");
+    }
+
+    private void once(String setter) {
+      if (!set.add(setter)) {
+        throw new IllegalStateException(setter + " is already set");
+      }
+    }
+
+    /** The TTL of the selector's sessions (default 10 s). */
+    public Builder ttl(Duration ttl) {
+      once("ttl");
+      Objects.requireNonNull(ttl, "ttl");
+      if (ttl.getNano() != 0 || ttl.getSeconds() < 1) {
+        throw new IllegalArgumentException("ttl: whole seconds, at least 1; got " + ttl);
+      }
+      this.ttl = ttl;
+      return this;
+    }
+
+    /** When a term counts as lost (default {@link SessionPolicy#SUSPENDED_IS_LOST}). */
+    public Builder sessionPolicy(SessionPolicy policy) {
+      once("sessionPolicy");
+      this.policy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /** Campaign again after each term (default true). */
+    public Builder autoRequeue(boolean on) {
+      once("autoRequeue");
+      this.autoRequeue = on;
+      return this;
+    }
+
+    public LeaderSelector build() {
+      return new LeaderSelector(this);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package io.etcdrecipes.election;
+
+import static io.etcdrecipes.testkit.Futures.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.Op;
+import io.etcdrecipes.recipes.OwnershipLostException;
+import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.History;
+import io.etcdrecipes.testkit.Timing;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** LeaderSelector on one member: terms rotate fairly and never overlap; a lost term interrupts its task. */
+class LeaderSelectorTest {
+
+  @RegisterExtension
+  static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).fastElections()
+      .unsafeNoFsync(true).build();
+
+  private final ElectionTestSupport t = new ElectionTestSupport(etcd.endpoints());
+
+  @AfterEach
+  void close() throws Exception {
+    t.close();
+  }
+
+  @Test
+  void threeSelectorsTakeTurnsInOrderWithoutOverlap() throws Exception {
+    EtcdClient c = t.client();
+    History history = new History();
+    List<String> order = new CopyOnWriteArrayList<>();
+    for (String id : List.of("a", "b", "c")) {
+      LeaderSelector s = t.closeLater(LeaderSelector.builder(c, "ls/turns", id, term -> {
+        history.acquired(id, term.fencingToken()).released();
+        order.add(id);
+      }).ttl(Duration.ofSeconds(2)).build());
+      s.start();
+    }
+    await().atMost(Timing.seconds(20)).until(() -> order.size() >= 12);
+    history.holds().noOverlap().tokensIncrease();
+    // fair: once all three queued, they go round in turn
+    List<String> tail = order.subList(3, 12);
+    for (int i = 3; i < tail.size(); i++) {
+      assertThat(tail.get(i)).isEqualTo(tail.get(i - 3));
+    }
+  }
+
+  @Test
+  void aLostTermInterruptsItsTaskAndItsGuardedWritesAreRejectedEvenIfItIgnoresTheInterrupt() throws Exception {
+    EtcdClient c = t.client();
+    CompletableFuture<Leadership> running = new CompletableFuture<>();
+    CompletableFuture<Boolean> interrupted = new CompletableFuture<>();
+    CountDownLatch writeAfterLoss = new CountDownLatch(1);
+    CompletableFuture<Throwable> lateWrite = new CompletableFuture<>();
+    LeaderSelector s = t.closeLater(LeaderSelector.builder(c, "ls/lost", "a", term -> {
+      running.complete(term);
+      try {
+        new CountDownLatch(1).await(30, TimeUnit.SECONDS); // works until interrupted
+      } catch (InterruptedException e) {
+        interrupted.complete(true);
+      }
+      // ignores the interrupt and writes on in the term's name: the guard rejects it
+      writeAfterLoss.await(30, TimeUnit.SECONDS);
+      try {
+        term.commit(c.kv(), Op.put(ByteSequence.of("ls/lost-data"), ByteSequence.of("late"))).join();
+        lateWrite.complete(null);
+      } catch (Exception e) {
+        lateWrite.complete(e.getCause() != null ? e.getCause() : e);
+      }
+    }).ttl(Duration.ofSeconds(2)).autoRequeue(false).build());
+    s.start();
+    Leadership term = get(running);
+    get(c.lease().revoke(term.ownership().session().leaseId()));
+    assertThat(get(interrupted)).isTrue();
+    writeAfterLoss.countDown();
+    assertThat(get(lateWrite)).isInstanceOf(OwnershipLostException.class);
+    assertThat(get(c.kv().get(ByteSequence.of("ls/lost-data"))).isEmpty()).isTrue();
+  }
+
+  @Test
+  void badInputIsRejected() {
+    EtcdClient c = t.client();
+    assertThatThrownBy(() -> LeaderSelector.builder(c, "ls/bad", "", term -> { }))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> LeaderSelector.builder(c, "ls/bad", "a", null)).isInstanceOf(NullPointerException.class);
+  }
+}
