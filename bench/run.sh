@@ -8,39 +8,65 @@
 #   other arguments go to io.etcdrecipes.bench.Bench: --workloads put,txn  --clients jetcd
 #   --concurrency 1,16  --seconds 3  --rounds 2  --endpoints http://h:2379 (an existing cluster)
 #
-# Writes bench/results/latest.jsonl, latest.txt and latest.png. On a shared machine hold the build lock
-# for the whole run so no build disturbs the figures:  flock /tmp/etcd-recipes-mvn.lock bench/run.sh --quick
-# (this script takes no lock itself, so that works).
+# Writes bench/results/latest.jsonl, latest.txt, latest.png and latest.tree.txt (what was built). On a shared
+# machine hold the build lock for the whole run so no build disturbs the figures:
+#   flock /tmp/etcd-recipes-mvn.lock bench/run.sh --quick      (this script takes no lock itself, so that works)
+# The build skips compiling tests (-Dmaven.test.skip): a test being edited elsewhere in the tree cannot stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=1
 jfr=()
 args=()
+out=bench/results
+prev=
 for a in "$@"; do
   case "$a" in
     --no-build) build=0 ;;
     --jfr) jfr=("-XX:StartFlightRecording=filename=bench/target/bench.jfr,settings=profile,dumponexit=true") ;;
-    *) args+=("$a") ;;
+    *) args+=("$a"); if [ "$prev" = --out ]; then out="$a"; fi ;;
   esac
+  prev="$a"
 done
 
 [ -n "${ETCD_BINARY:-}" ] || command -v etcd >/dev/null 2>&1 || bash scripts/ensure-etcd.sh
 
+# The bench builds the working tree, not a commit: record what it was built from (HEAD, and every file of the built
+# modules that differs from HEAD, with its sha1); copied to bench/results/latest.tree.txt when the run succeeds.
+built_paths=(pom.xml proto testkit client-transport recipes-core recipes-lock bench/pom.xml bench/src bench/run.sh)
+record_tree() {
+  {
+    echo "HEAD $(git rev-parse HEAD 2>/dev/null || echo unknown) $(git log -1 --format='%s' 2>/dev/null)"
+    echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) from the working tree; files of the built modules that differ from HEAD:"
+    git status --porcelain -- "${built_paths[@]}" 2>/dev/null | while IFS= read -r line; do
+      f="${line:3}"; f="${f##* -> }"
+      if [ -f "$f" ]; then echo "$line  sha1 $(sha1sum "$f" | cut -c1-12)"; else echo "$line"; fi
+    done
+  } > bench/target/tree.txt
+}
+
 if [ "$build" = 1 ] || [ ! -f bench/target/classpath.txt ]; then
-  echo "building bench (mvn -pl bench -am install -DskipTests)..."
-  mvn -B -q -o -ntp -pl bench -am install -DskipTests 2>/dev/null \
-    || mvn -B -q -ntp -pl bench -am install -DskipTests
+  echo "building bench (mvn -pl bench -am install -Dmaven.test.skip)..."
+  mvn -B -q -o -ntp -pl bench -am install -Dmaven.test.skip 2>/dev/null \
+    || mvn -B -q -ntp -pl bench -am install -Dmaven.test.skip
   # a private copy of every jar: a build by someone else that installs into ~/.m2 cannot change the jars
   # under a running bench
   rm -rf bench/target/lib
-  mvn -B -q -o -ntp -pl bench dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/lib >/dev/null
+  mvn -B -q -o -ntp -pl bench dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/lib >/dev/null \
+    || mvn -B -q -ntp -pl bench dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=target/lib >/dev/null
   ls bench/target/lib/*.jar | tr '\n' ':' > bench/target/classpath.txt
+  record_tree
+fi
+[ -f bench/target/tree.txt ] || record_tree
+rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if grep -q '^.. ' bench/target/tree.txt; then
+  rev="$rev+working-tree"
 fi
 
-mkdir -p bench/results
-exec java -Xms2g -Xmx2g -XX:+UseG1GC -Djava.awt.headless=true \
+mkdir -p "$out"
+java -Xms2g -Xmx2g -XX:+UseG1GC -Djava.awt.headless=true \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   "${jfr[@]}" \
   -cp "bench/target/classes:$(cat bench/target/classpath.txt)" \
-  io.etcdrecipes.bench.Bench --git "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "${args[@]}"
+  io.etcdrecipes.bench.Bench --git "$rev" "${args[@]}"
+cp bench/target/tree.txt "$out/latest.tree.txt"

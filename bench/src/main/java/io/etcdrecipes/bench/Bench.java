@@ -36,7 +36,8 @@ public final class Bench {
 
   static final String[] ALL_WORKLOADS =
       {"put", "get-linearizable", "get-serializable", "txn", "watch", "lease-keepalive", "stm",
-          LeasingWorkload.NAME};
+          LeasingWorkload.NAME, LockWorkload.LOCK, LockWorkload.CONTENDED, LockWorkload.HANDOFF,
+          LockWorkload.SEMAPHORE};
   static final int KEY_BYTES = 32;
   static final int VALUE_BYTES = 256;
   static final int KEYS = 1000;
@@ -55,6 +56,15 @@ public final class Bench {
     long leaseTtlSeconds = 5;
     int stmAccounts = 10;
     int stmWorkers = 8;
+    long lockTtlSeconds = 60;
+    int lockContenders = 4;
+    int[] handoffWaiters = {10, 100, 1000};
+    int handoffs = 300;
+    double handoffMaxSeconds = 60;
+    int semaphorePermits = 4;
+    int semaphoreClaimants = 16;
+    /** Our lock sessions' loss-check interval in ms (-1: Session's default); an analysis knob, not a default. */
+    long sessionLossCheckMillis = -1;
     Path out = Path.of("bench/results");
     boolean chart = true;
     String endpoints;
@@ -66,6 +76,8 @@ public final class Bench {
       o.roundSeconds = 2;
       o.roundsPerClient = 1;
       o.warmSeconds = 3;
+      o.handoffs = 100;
+      o.handoffMaxSeconds = 15;
       return o;
     }
 
@@ -93,6 +105,11 @@ public final class Bench {
     for (String c : o.clients) {
       targets.add(c.equals(OursTarget.NAME) ? new OursTarget(endpoints) : new JetcdTarget(endpoints));
     }
+    for (Target<?> t : targets) {
+      if (t instanceof OursTarget ours && o.sessionLossCheckMillis >= 0) {
+        ours.sessionLossCheck(java.time.Duration.ofMillis(o.sessionLossCheckMillis));
+      }
+    }
   }
 
   public static void main(String[] args) throws Exception {
@@ -106,6 +123,7 @@ public final class Bench {
           q.workloads = o.workloads;
           q.clients = o.clients;
           q.gitCommit = o.gitCommit;
+          q.handoffWaiters = o.handoffWaiters;
           o = q;
         }
         case "--endpoints" -> o.endpoints = args[++i];
@@ -116,11 +134,17 @@ public final class Bench {
         case "--rounds" -> o.roundsPerClient = Integer.parseInt(args[++i]);
         case "--concurrency" -> o.concurrencies =
             java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+        case "--handoff-waiters" -> o.handoffWaiters =
+            java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+        case "--handoffs" -> o.handoffs = Integer.parseInt(args[++i]);
+        case "--session-loss-check-ms" -> o.sessionLossCheckMillis = Long.parseLong(args[++i]);
+        case "--server-pid" -> Load.serverPid = Long.parseLong(args[++i]); // etcd's CPU with --endpoints
         case "--no-chart" -> o.chart = false;
         case "--threads" -> Load.threadReport = true;
         case "--git" -> o.gitCommit = args[++i];
         default -> throw new IllegalArgumentException("unknown argument " + args[i]
-            + " (use --quick, --endpoints, --out, --workloads, --clients, --seconds, --rounds, --concurrency, --no-chart)");
+            + " (use --quick, --endpoints, --out, --workloads, --clients, --seconds, --rounds, --concurrency,"
+            + " --handoff-waiters, --handoffs, --session-loss-check-ms, --no-chart)");
       }
     }
     List<Row> rows = run(o);
@@ -214,6 +238,14 @@ public final class Bench {
       }
       if (o.workloads.contains(LeasingWorkload.NAME) && o.clients.contains(OursTarget.NAME)) {
         rows.addAll(LeasingWorkload.run(endpoints, o));
+      }
+      if (LockWorkload.any(o.workloads)) {
+        rows.addAll(new LockWorkload(o, targets, admin, () -> {
+          List<Target<?>> l = order(0);
+          cell++;
+          return l;
+        }).run());
+        compact();
       }
       return rows;
     }

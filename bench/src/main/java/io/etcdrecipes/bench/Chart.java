@@ -22,6 +22,7 @@ final class Chart {
   static final Color JETCD = new Color(0xff7f0e);
   private static final int W = 1500;
   private static final int H = 980;
+  private static final int LOCK_H = 440;
 
   private Chart() {}
 
@@ -43,7 +44,14 @@ final class Chart {
         case "lease-keepalive" -> "lease";
         default -> r.workload();
       };
-      if (r.workload().equals("watch")) {
+      if (LockWorkload.NAMES.contains(r.workload())) {
+        label = switch (r.workload()) {
+          case LockWorkload.LOCK -> "lock";
+          case LockWorkload.CONTENDED -> "contended ×" + r.concurrency();
+          case LockWorkload.HANDOFF -> "handoff @" + r.concurrency();
+          default -> "sem " + r.extra().get("permits") + "/" + r.concurrency() + " (ours)";
+        };
+      } else if (r.workload().equals("watch")) {
         label = "watch";
       } else if (r.workload().equals("lease-keepalive")) {
         label = "leases 10k";
@@ -52,12 +60,15 @@ final class Chart {
       }
       groups.add(new Group(label, r, j));
     }
-    BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
+    List<Group> locks = groups.stream().filter(x -> LockWorkload.NAMES.contains(x.ours().workload())).toList();
+    groups = groups.stream().filter(x -> !LockWorkload.NAMES.contains(x.ours().workload())).toList();
+    int height = locks.isEmpty() ? H : H + LOCK_H;
+    BufferedImage img = new BufferedImage(W, height, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
     g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
     g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
     g.setColor(Color.WHITE);
-    g.fillRect(0, 0, W, H);
+    g.fillRect(0, 0, W, height);
     g.setColor(Color.BLACK);
     g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 20));
     g.drawString("etcd-recipes vs jetcd — same JVM, same etcd, alternating", 30, 34);
@@ -67,10 +78,17 @@ final class Chart {
 
     List<Group> kv = groups.stream().filter(x -> !x.ours().workload().equals("lease-keepalive")
         && !x.ours().workload().equals("stm")).toList();
-    panel(g, kv, 90, 420, "throughput: ops/s (watch: events/s) — higher is better", Row::opsPerS, "%.0f", false);
+    panel(g, kv, 90, 420, 70, W - 30, "throughput: ops/s (watch: events/s) — higher is better", Row::opsPerS, "%.0f",
+        false);
     List<Group> cpu = groups.stream().filter(x -> x.jetcd() != null).toList();
-    panel(g, cpu, 540, 400, "client CPU per op: µs (JVM process CPU / ops; lease: per renewal) — lower is better;"
-        + " bars cut at the top are taller", r -> r.cpuNsPerOp() / 1e3, "%.1f", true);
+    panel(g, cpu, 540, 400, 70, W - 30, "client CPU per op: µs (JVM process CPU / ops; lease: per renewal) — lower is "
+        + "better; bars cut at the top are taller", r -> r.cpuNsPerOp() / 1e3, "%.1f", true);
+    if (!locks.isEmpty()) {
+      panel(g, locks, H - 20, LOCK_H, 70, W / 2 - 20, "locks: cycles/s (handoff: handoffs/s) — higher is better",
+          Row::opsPerS, "%.0f", false);
+      panel(g, locks, H - 20, LOCK_H, W / 2 + 50, W - 30, "locks: p50 ms (acquire; handoff: release → next holder)"
+          + " — lower is better", r -> r.p50Us() / 1e3, "%.1f", false);
+    }
     g.dispose();
     ImageIO.write(img, "png", file.toFile());
   }
@@ -87,10 +105,8 @@ final class Chart {
     g.drawString("jetcd 0.8.5", x + 172, y);
   }
 
-  private static void panel(Graphics2D g, List<Group> groups, int top, int height, String title,
+  private static void panel(Graphics2D g, List<Group> groups, int top, int height, int left, int right, String title,
                             ToDoubleFunction<Row> metric, String fmt, boolean clipLowConcurrency) {
-    int left = 70;
-    int right = W - 30;
     int bottom = top + height - 60;
     int plotTop = top + 30;
     g.setColor(Color.BLACK);

@@ -62,6 +62,19 @@ final class Histogram {
     return value(counts.length() - 1);
   }
 
+  /** The fraction of recorded values at or above {@code nanos} (0 when empty); exact to the bucket. */
+  double fractionAtLeast(long nanos) {
+    long total = count();
+    if (total == 0) {
+      return 0;
+    }
+    long above = 0;
+    for (int i = index(Math.max(0, nanos)); i < counts.length(); i++) {
+      above += counts.get(i);
+    }
+    return above / (double) total;
+  }
+
   void add(Histogram other) {
     for (int i = 0; i < counts.length(); i++) {
       long c = other.counts.get(i);

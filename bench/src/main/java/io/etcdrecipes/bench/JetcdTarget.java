@@ -2,6 +2,8 @@ package io.etcdrecipes.bench;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.Lock;
+import io.etcd.jetcd.support.CloseableClient;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.op.Cmp;
@@ -111,6 +113,41 @@ final class JetcdTarget implements Target<ByteSequence> {
   @Override
   public CompletableFuture<?> revoke(long leaseId) {
     return client.getLeaseClient().revoke(leaseId);
+  }
+
+  /**
+   * A lease of its own, granted and kept alive on jetcd's keep-alive stream, and the server-side Lock RPC with it
+   * ({@code lock(name, lease)}, then {@code unlock(key)}): how jetcd's documentation locks.
+   */
+  @Override
+  public CompletableFuture<LockContender> lockContender(String name, long ttlSeconds) {
+    ByteSequence lockName = ByteSequence.from(name, java.nio.charset.StandardCharsets.UTF_8);
+    Lock locks = client.getLockClient();
+    return client.getLeaseClient().grant(ttlSeconds).thenApply(g -> {
+      long lease = g.getID();
+      CloseableClient keepAlive = client.getLeaseClient().keepAlive(lease, new StreamObserver<>() {
+        @Override
+        public void onNext(LeaseKeepAliveResponse value) {}
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onCompleted() {}
+      });
+      return new LockContender() {
+        @Override
+        public CompletableFuture<Held> lock() {
+          return locks.lock(lockName, lease).thenApply(r -> () -> locks.unlock(r.getKey()));
+        }
+
+        @Override
+        public CompletableFuture<?> closeAsync() {
+          keepAlive.close();
+          return client.getLeaseClient().revoke(lease);
+        }
+      };
+    });
   }
 
   @Override

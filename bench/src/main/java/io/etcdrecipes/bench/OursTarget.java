@@ -12,7 +12,11 @@ import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchOption;
 import io.etcdrecipes.client.Watcher;
+import io.etcdrecipes.lock.Mutex;
+import io.etcdrecipes.lock.Semaphore;
+import io.etcdrecipes.recipes.Session;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -103,6 +107,53 @@ final class OursTarget implements Target<ByteSequence> {
   @Override
   public CompletableFuture<?> revoke(long leaseId) {
     return client.lease().revoke(leaseId);
+  }
+
+  /** A session of its own (default settings but the TTL) and a {@link Mutex} on it, as the Mutex docs show. */
+  @Override
+  public CompletableFuture<LockContender> lockContender(String name, long ttlSeconds) {
+    return session(ttlSeconds).thenApply(s -> {
+      Mutex m = Mutex.create(s, name);
+      return contender(s, () -> m.lockAsync());
+    });
+  }
+
+  /** A session of its own and a {@link Semaphore} of {@code permits} on it (ours only: jetcd has no semaphore). */
+  CompletableFuture<LockContender> semaphoreContender(String name, int permits, long ttlSeconds) {
+    return session(ttlSeconds).thenApply(s -> {
+      Semaphore sem = Semaphore.create(s, name, permits);
+      return contender(s, () -> sem.acquireAsync());
+    });
+  }
+
+  /** The lock workloads' sessions' loss-check interval; null: the default (Session.DEFAULT_LOSS_CHECK_INTERVAL). */
+  private volatile Duration sessionLossCheck;
+
+  void sessionLossCheck(Duration interval) {
+    this.sessionLossCheck = interval;
+  }
+
+  private CompletableFuture<Session> session(long ttlSeconds) {
+    Session.Builder b = Session.builder(client).ttl(Duration.ofSeconds(ttlSeconds));
+    if (sessionLossCheck != null) {
+      b.lossCheckInterval(sessionLossCheck);
+    }
+    return b.buildAsync();
+  }
+
+  private static LockContender contender(Session s,
+      java.util.function.Supplier<CompletableFuture<io.etcdrecipes.recipes.Ownership>> acquire) {
+    return new LockContender() {
+      @Override
+      public CompletableFuture<Held> lock() {
+        return acquire.get().thenApply(o -> o::releaseAsync);
+      }
+
+      @Override
+      public CompletableFuture<?> closeAsync() {
+        return s.closeAsync();
+      }
+    };
   }
 
   @Override

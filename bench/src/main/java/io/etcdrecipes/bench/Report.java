@@ -39,11 +39,21 @@ final class Report {
       if (r.workload().equals("stm")) {
         b.append("   conflicts/commit ").append(r.extra().get("conflicts_per_commit"));
       }
+      if (LockWorkload.NAMES.contains(r.workload())) {
+        b.append("   overlaps ").append(r.extra().get("overlaps"));
+        if (r.workload().equals(LockWorkload.SEMAPHORE)) {
+          b.append(", permits ").append(r.extra().get("permits")).append(", max holders ")
+              .append(r.extra().get("max_holders")).append(" (jetcd: no semaphore)");
+        }
+      }
       b.append('\n');
     }
     b.append("\nconc: requests in flight (watch: writer's in flight; lease-keepalive: leases). "
         + "Latency: call to completion;\nwatch: put-to-event delay; lease-keepalive: gap between two renewals of "
-        + "one lease. cpu: JVM process CPU / ops;\netcd us/op: the etcd server process's CPU / ops (from /proc) in the same run.\n");
+        + "one lease. cpu: JVM process CPU / ops;\netcd us/op: the etcd server process's CPU / ops (from /proc) in the same run.\n"
+        + "lock, lock-contended: conc = contenders (a lease each), ops = lock+unlock cycles, latency = lock call to held;\n"
+        + "lock-handoff: conc = contenders queued on one name, ops = handoffs, latency = holder's release (before its\n"
+        + "unlock call) to the next holder's lock returning; semaphore: conc = claimants, latency = acquire.\n");
     return b.toString();
   }
 }

@@ -36,8 +36,29 @@ interface Target<B> extends AutoCloseable {
 
   CompletableFuture<?> revoke(long leaseId);
 
+  /**
+   * A contender for the mutex {@code name} with a lease of its own ({@code ttlSeconds}), kept alive until it is
+   * closed: ours a {@code Session} and a {@code Mutex} on it; jetcd a granted lease, kept alive, and the server-side
+   * Lock RPC with it. Completes once the lease is granted.
+   */
+  CompletableFuture<LockContender> lockContender(String name, long ttlSeconds);
+
   @Override
   void close();
+
+  /** One holder-to-be of a lock (or a permit) with a lease of its own. */
+  interface LockContender {
+    /** Completes once held, with what lets go of it. */
+    CompletableFuture<Held> lock();
+
+    /** Ends the contender's lease (a pending {@link #lock()} fails or completes; its key is gone). */
+    CompletableFuture<?> closeAsync();
+  }
+
+  /** A lock or permit held. */
+  interface Held {
+    CompletableFuture<?> unlock();
+  }
 
   /** Receives what the watch workload needs of each PUT event. */
   interface EventSink {

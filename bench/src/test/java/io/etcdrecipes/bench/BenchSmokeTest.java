@@ -31,6 +31,9 @@ class BenchSmokeTest {
     o.concurrencies = new int[] {1, 16};
     o.leases = 200;
     o.leaseTtlSeconds = 1; // granted as 1 s with fast elections: held for 3 s
+    o.handoffWaiters = new int[] {3};
+    o.handoffs = 10;
+    o.semaphoreClaimants = 6;
     List<Row> rows = Bench.run(o);
 
     for (String w : List.of("put", "get-linearizable", "get-serializable", "txn")) {
@@ -60,6 +63,28 @@ class BenchSmokeTest {
         assertThat(r.extra().get("all_alive")).isEqualTo(true);
       });
     }
+    for (String w : List.of(LockWorkload.LOCK, LockWorkload.CONTENDED, LockWorkload.HANDOFF)) {
+      for (String c : List.of(OursTarget.NAME, JetcdTarget.NAME)) {
+        assertThat(rows).as("%s %s", w, c).anySatisfy(r -> {
+          assertThat(r.workload()).isEqualTo(w);
+          assertThat(r.client()).isEqualTo(c);
+          assertThat(r.opsPerS()).isPositive();
+          assertThat(r.extra().get("overlaps")).isEqualTo(0L);
+          assertThat(r.extra().get("errors")).isEqualTo(0L);
+        });
+      }
+    }
+    assertThat(rows).anySatisfy(r -> {
+      assertThat(r.workload()).isEqualTo(LockWorkload.HANDOFF);
+      assertThat(r.concurrency()).isEqualTo(3);
+      assertThat(r.extra().get("handoffs")).isEqualTo(10L);
+    });
+    assertThat(rows).anySatisfy(r -> {
+      assertThat(r.workload()).isEqualTo(LockWorkload.SEMAPHORE);
+      assertThat(r.opsPerS()).isPositive();
+      assertThat(r.extra().get("overlaps")).isEqualTo(0L);
+      assertThat((Integer) r.extra().get("max_holders")).isBetween(1, 4);
+    });
     assertThat(rows).anySatisfy(r -> {
       assertThat(r.workload()).isEqualTo("stm");
       assertThat(r.opsPerS()).isPositive();
