@@ -8,18 +8,29 @@ import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.testkit.EtcdCluster;
+import io.etcdrecipes.testkit.EtcdMember;
 import io.etcdrecipes.testkit.Hold;
 import io.etcdrecipes.testkit.Timing;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** Clients and sessions a test closes in reverse order, and a look at the keys under a lock's name. */
 final class LockTestSupport implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(LockTestSupport.class);
 
   private final String endpoints;
   private final List<AutoCloseable> toClose = new ArrayList<>();
@@ -151,6 +162,84 @@ final class LockTestSupport implements AutoCloseable {
         return sem.tryAcquire();
       }
     };
+  }
+
+  /**
+   * Faults in the background until {@link #stopAndRestore()}: kills a member every second or so, every other time
+   * the leader, and starts it again (one member down at most, so the cluster keeps its quorum); with
+   * {@code resetProxies}, in between resets every client connection through one member's proxy, so calls in flight
+   * fail. The pauses between faults are their pacing, not waits for anything.
+   */
+  static final class Nemesis extends Thread {
+    private final EtcdCluster cluster;
+    private final boolean resetProxies;
+    private final CountDownLatch stop = new CountDownLatch(1);
+    final AtomicInteger kills = new AtomicInteger();
+    final AtomicInteger leaderKills = new AtomicInteger();
+    final AtomicInteger resets = new AtomicInteger();
+    final List<Throwable> errors = new CopyOnWriteArrayList<>();
+
+    Nemesis(EtcdCluster cluster, boolean resetProxies) {
+      super("nemesis");
+      this.cluster = cluster;
+      this.resetProxies = resetProxies;
+      setDaemon(true);
+    }
+
+    /** Stops the faults, waits for the thread, starts any member still down. */
+    void stopAndRestore() throws InterruptedException {
+      stop.countDown();
+      join(Timing.seconds(30).toMillis());
+      for (EtcdMember m : cluster.members()) {
+        if (!m.isRunning()) {
+          m.start();
+        }
+      }
+    }
+
+    @Override
+    public String toString() {
+      return kills.get() + " members killed (" + leaderKills.get() + " of them the leader), " + resets.get()
+          + " proxy resets";
+    }
+
+    @Override
+    public void run() {
+      Random random = new Random();
+      try {
+        for (int round = 0; ; round++) {
+          if (stop.await(200 + random.nextInt(300), TimeUnit.MILLISECONDS)) {
+            return;
+          }
+          if (resetProxies) {
+            cluster.member(random.nextInt(cluster.size())).proxy().reset();
+            resets.incrementAndGet();
+            if (stop.await(200 + random.nextInt(300), TimeUnit.MILLISECONDS)) {
+              return;
+            }
+          }
+          EtcdMember leader = cluster.leader();
+          EtcdMember victim = leader;
+          if (round % 2 == 1) {
+            List<EtcdMember> followers = new ArrayList<>(cluster.members());
+            followers.remove(leader);
+            victim = followers.get(random.nextInt(followers.size()));
+          } else {
+            leaderKills.incrementAndGet();
+          }
+          log.info("nemesis: killing {}{}", victim.name(), victim == leader ? " (the leader)" : "");
+          victim.kill();
+          kills.incrementAndGet();
+          boolean stopping = stop.await(300 + random.nextInt(500), TimeUnit.MILLISECONDS);
+          victim.start();
+          if (stopping) {
+            return;
+          }
+        }
+      } catch (Throwable e) {
+        errors.add(e);
+      }
+    }
   }
 
   @Override

@@ -17,7 +17,6 @@ import io.etcdrecipes.client.TxnResponse;
 import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
-import io.etcdrecipes.testkit.EtcdMember;
 import io.etcdrecipes.testkit.GuardedLog;
 import io.etcdrecipes.testkit.History;
 import io.etcdrecipes.testkit.Hold;
@@ -32,12 +31,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -86,8 +83,7 @@ class MutexUnderFaultsTest {
     Set<String> completed = ConcurrentHashMap.newKeySet();
     AtomicInteger failedCycles = new AtomicInteger();
     AtomicInteger newSessions = new AtomicInteger();
-    CountDownLatch stop = new CountDownLatch(1);
-    Nemesis nemesis = new Nemesis(stop);
+    LockTestSupport.Nemesis nemesis = new LockTestSupport.Nemesis(etcd.cluster(), true);
     ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
     long started = System.nanoTime();
     try (LockTestSupport t = new LockTestSupport(etcd.endpoints())) {
@@ -113,18 +109,11 @@ class MutexUnderFaultsTest {
           get(w, Timing.seconds(180));
         }
       } finally {
-        stop.countDown();
-        nemesis.join(Timing.seconds(30).toMillis());
-        for (EtcdMember m : etcd.members()) {
-          if (!m.isRunning()) {
-            m.start();
-          }
-        }
+        nemesis.stopAndRestore();
       }
       long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
-      log.info("{} cycles completed in {} s, {} failed and retried, {} sessions made; {} members killed ({} of them "
-              + "the leader), {} proxy resets", completed.size(), seconds, failedCycles.get(), newSessions.get(),
-          nemesis.kills.get(), nemesis.leaderKills.get(), nemesis.resets.get());
+      log.info("{} cycles completed in {} s, {} failed and retried, {} sessions made; {}", completed.size(), seconds,
+          failedCycles.get(), newSessions.get(), nemesis);
       assertThat(nemesis.errors).isEmpty();
       assertThat(nemesis.kills.get()).as("members killed while the clients ran").isGreaterThanOrEqualTo(2);
       assertThat(nemesis.leaderKills.get()).as("leaders killed while the clients ran").isGreaterThanOrEqualTo(1);
@@ -238,61 +227,6 @@ class MutexUnderFaultsTest {
       throw new CycleFailed(String.valueOf(e.getCause()));
     } catch (TimeoutException e) {
       throw new CycleFailed("no answer in time");
-    }
-  }
-
-  /**
-   * Kills a member every second or so, every other time the leader, and starts it again (one member down at most);
-   * in between resets every client connection through one member's proxy, so calls in flight fail.
-   */
-  private static final class Nemesis extends Thread {
-    final CountDownLatch stop;
-    final AtomicInteger kills = new AtomicInteger();
-    final AtomicInteger resets = new AtomicInteger();
-    final AtomicInteger leaderKills = new AtomicInteger();
-    final List<Throwable> errors = new CopyOnWriteArrayList<>();
-
-    Nemesis(CountDownLatch stop) {
-      super("nemesis");
-      this.stop = stop;
-      setDaemon(true);
-    }
-
-    @Override
-    public void run() {
-      Random random = new Random();
-      try {
-        for (int round = 0; ; round++) {
-          // the pacing of the faults: how long the cluster runs whole, and how long a member stays down
-          if (stop.await(200 + random.nextInt(300), TimeUnit.MILLISECONDS)) {
-            return;
-          }
-          etcd.member(random.nextInt(etcd.members().size())).proxy().reset();
-          resets.incrementAndGet();
-          if (stop.await(200 + random.nextInt(300), TimeUnit.MILLISECONDS)) {
-            return;
-          }
-          EtcdMember leader = etcd.cluster().leader();
-          EtcdMember victim = leader;
-          if (round % 2 == 1) {
-            List<EtcdMember> followers = new ArrayList<>(etcd.members());
-            followers.remove(leader);
-            victim = followers.get(random.nextInt(followers.size()));
-          } else {
-            leaderKills.incrementAndGet();
-          }
-          log.info("nemesis: killing {}{}", victim.name(), victim == leader ? " (the leader)" : "");
-          victim.kill();
-          kills.incrementAndGet();
-          boolean stopping = stop.await(300 + random.nextInt(500), TimeUnit.MILLISECONDS);
-          victim.start();
-          if (stopping) {
-            return;
-          }
-        }
-      } catch (Throwable e) {
-        errors.add(e);
-      }
     }
   }
 }
