@@ -1,0 +1,141 @@
+package io.etcdrecipes.barrier;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.Compare;
+import io.etcdrecipes.client.DeadlineExceededException;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.ErrorCode;
+import io.etcdrecipes.client.Op;
+import io.etcdrecipes.client.WatchEvent;
+import io.etcdrecipes.recipes.WaitForEvents;
+import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.Names;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A barrier in the layout of Go's {@code recipe.Barrier}: while the key exists, {@link #await} blocks; {@link #release}
+ * deletes it and lets every waiter through. The key has no lease (as in Go): a barrier held by a process that died
+ * stays held until someone releases it — so it needs no session, only a client.
+ *
+ * <pre>{@code
+ * Barrier deploy = Barrier.create(client, "barriers/deploy-v42");
+ * deploy.hold();                                   // coordinator
+ * deploy.await(Duration.ofMinutes(5));             // workers: TimeoutException, and nothing left behind
+ * deploy.release();                                // coordinator: every worker goes on
+ * }</pre>
+ *
+ * <p>{@link #await} reads the key and, if it is there, waits for its DELETE from the read's revision + 1 (Go waits for
+ * a PUT and then a DELETE from the read's revision, and so can block forever on a barrier released in between). Each
+ * waiter has one watch on the client's shared watch stream.
+ */
+public final class Barrier {
+
+  private final EtcdClient client;
+  private final String name;
+  private final ByteSequence key;
+
+  private Barrier(EtcdClient client, String key) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.key = Names.prefix(key, "key");
+    this.name = key;
+  }
+
+  public static Barrier create(EtcdClient client, String key) {
+    return new Barrier(client, key);
+  }
+
+  public String key() {
+    return name;
+  }
+
+  /** Holds the barrier (creates its key if missing). Returns whether this call created it. */
+  public CompletableFuture<Boolean> holdAsync() {
+    return client.kv().txn().when(Compare.version(key).equal(0)).then(Op.put(key, ByteSequence.EMPTY)).commit()
+        .thenApply(r -> r.succeeded());
+  }
+
+  public boolean hold() throws InterruptedException {
+    return bounded(holdAsync(), "hold");
+  }
+
+  /** Releases the barrier (deletes its key): every waiter goes on. Returns whether it was held. */
+  public CompletableFuture<Boolean> releaseAsync() {
+    return client.kv().delete(key).thenApply(r -> r.deleted() > 0);
+  }
+
+  public boolean release() throws InterruptedException {
+    return bounded(releaseAsync(), "release");
+  }
+
+  /** Whether the barrier is held now (a linearizable read). */
+  public boolean isHeld() throws InterruptedException {
+    return bounded(client.kv().get(key).thenApply(r -> !r.isEmpty()), "isHeld");
+  }
+
+  /** Completes once the barrier is not held (at once if it is not held now); cancelling it stops waiting. */
+  public CompletableFuture<Void> awaitAsync() {
+    CompletableFuture<Void> result = new CompletableFuture<>();
+    client.kv().get(key).whenComplete((r, t) -> {
+      if (t != null) {
+        result.completeExceptionally(Blocking.unwrap(t));
+      } else if (r.isEmpty()) {
+        result.complete(null);
+      } else {
+        WaitForEvents w = WaitForEvents.key(client.watch(), key, r.header().revision() + 1, WatchEvent.Type.DELETE);
+        result.whenComplete((v, e) -> w.close()); // cancelled: stop watching
+        w.future().whenComplete((ev, e) -> {
+          if (e != null) {
+            result.completeExceptionally(Blocking.unwrap(e));
+          } else {
+            result.complete(null);
+          }
+        });
+      }
+    });
+    return result;
+  }
+
+  /** Waits at most {@code timeout} for the barrier to be released; {@link TimeoutException} stops the wait's watch. */
+  public void await(Duration timeout) throws InterruptedException, TimeoutException {
+    Blocking.checkTimeout(timeout, "timeout");
+    CompletableFuture<Void> f = awaitAsync();
+    try {
+      Blocking.await(f, timeout);
+    } catch (TimeoutException | InterruptedException e) {
+      f.cancel(false);
+      throw e;
+    }
+  }
+
+  /** Waits until the barrier is released or the thread is interrupted. */
+  public void await() throws InterruptedException {
+    CompletableFuture<Void> f = awaitAsync();
+    try {
+      Blocking.await(f);
+    } catch (InterruptedException e) {
+      f.cancel(false);
+      throw e;
+    }
+  }
+
+  private <T> T bounded(CompletableFuture<T> f, String what) throws InterruptedException {
+    try {
+      return Blocking.await(f, client.config().callTimeout().plusSeconds(1));
+    } catch (TimeoutException e) {
+      throw new DeadlineExceededException(ErrorCode.DEADLINE_EXCEEDED, what + " of barrier " + name + ": no answer in time",
+          null, e);
+    } catch (CancellationException e) {
+      throw e;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Barrier{" + name + "}";
+  }
+}

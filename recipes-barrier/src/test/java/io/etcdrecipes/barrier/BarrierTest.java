@@ -1,0 +1,84 @@
+package io.etcdrecipes.barrier;
+
+import static io.etcdrecipes.testkit.Futures.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.MemberMetrics;
+import io.etcdrecipes.testkit.Timing;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+
+/** The barrier: release wakes every waiter; a wait that times out leaves no watch behind. */
+class BarrierTest {
+
+  @RegisterExtension
+  static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).unsafeNoFsync(true).build();
+
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  @AfterEach
+  void close() throws Exception {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close();
+    }
+  }
+
+  private EtcdClient client() {
+    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Timing.seconds(5)).build();
+    toClose.add(c);
+    return c;
+  }
+
+  private static double watchers() {
+    return MemberMetrics.value(etcd.member(0), "etcd_debugging_mvcc_watcher_total");
+  }
+
+  @Test
+  void releaseWakesAllTenWaiters() throws Exception {
+    Barrier coordinator = Barrier.create(client(), "b/ten");
+    assertThat(coordinator.hold()).isTrue();
+    assertThat(coordinator.hold()).isFalse(); // held already
+    List<CompletableFuture<Void>> waiters = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      waiters.add(Barrier.create(client(), "b/ten").awaitAsync());
+    }
+    await().atMost(Timing.seconds(5)).until(() -> watchers() >= 10);
+    assertThat(waiters).noneMatch(CompletableFuture::isDone);
+    assertThat(coordinator.release()).isTrue();
+    for (CompletableFuture<Void> w : waiters) {
+      get(w);
+    }
+    assertThat(coordinator.isHeld()).isFalse();
+    Barrier.create(client(), "b/ten").await(Timing.seconds(1)); // not held: at once
+  }
+
+  @Test
+  void aTimedOutWaitLeavesNoWatchBehind() throws Exception {
+    Barrier b = Barrier.create(client(), "b/timeout");
+    b.hold();
+    double before = watchers();
+    assertThatThrownBy(() -> Barrier.create(client(), "b/timeout").await(Duration.ofMillis(300)))
+        .isInstanceOf(TimeoutException.class);
+    await().atMost(Timing.seconds(5)).until(() -> watchers() <= before);
+    b.release();
+  }
+
+  @Test
+  void badInputIsRejected() {
+    EtcdClient c = client();
+    assertThatThrownBy(() -> Barrier.create(c, "")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Barrier.create(c, "b/").await(Duration.ofSeconds(1))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Barrier.create(c, "b/x").await(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+  }
+}

@@ -1,0 +1,114 @@
+package io.etcdrecipes.barrier;
+
+import static io.etcdrecipes.testkit.Futures.failure;
+import static io.etcdrecipes.testkit.Futures.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.GetOption;
+import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.Timing;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+
+/** Five participants enter and leave together; too many are refused; a lost participant breaks the enter. */
+class DoubleBarrierTest {
+
+  @RegisterExtension
+  static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).unsafeNoFsync(true).build();
+
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  @AfterEach
+  void close() throws Exception {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close();
+    }
+  }
+
+  private EtcdClient client() {
+    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Timing.seconds(5)).build();
+    toClose.add(c);
+    return c;
+  }
+
+  private Session session() throws Exception {
+    Session s = Session.builder(client()).ttl(Duration.ofSeconds(10)).build(Timing.seconds(10));
+    toClose.add(s);
+    return s;
+  }
+
+  private long keys(String prefix) {
+    return get(client().kv().get(ByteSequence.of(prefix), GetOption.prefix())).count();
+  }
+
+  @Test
+  void fiveEnterTogetherAndLeaveTogether() throws Exception {
+    List<DoubleBarrier> all = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      all.add(DoubleBarrier.create(session(), "db/five", 5));
+    }
+    List<CompletableFuture<Void>> entering = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      entering.add(all.get(i).enterAsync());
+    }
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/five/waiters/") == 4);
+    assertThat(entering).noneMatch(CompletableFuture::isDone);
+    entering.add(all.get(4).enterAsync());
+    for (CompletableFuture<Void> e : entering) {
+      get(e);
+    }
+    assertThatThrownBy(() -> DoubleBarrier.create(session(), "db/five", 5).enter(Timing.seconds(5)))
+        .isInstanceOf(TooManyParticipantsException.class);
+
+    List<CompletableFuture<Void>> leaving = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      leaving.add(all.get(i).leaveAsync());
+    }
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/five/waiters/") <= 2);
+    assertThat(leaving).noneMatch(CompletableFuture::isDone);
+    leaving.add(all.get(4).leaveAsync());
+    for (CompletableFuture<Void> l : leaving) {
+      get(l);
+    }
+    assertThat(keys("db/five/")).isZero();
+  }
+
+  @Test
+  void aTimedOutEnterLeavesNoKey() throws Exception {
+    assertThatThrownBy(() -> DoubleBarrier.create(session(), "db/timeout", 3).enter(Duration.ofMillis(300)))
+        .isInstanceOf(TimeoutException.class);
+    assertThat(keys("db/timeout/")).isZero(); // deleted before the exception
+  }
+
+  @Test
+  void aParticipantLostWhileOthersWaitToEnterBreaksTheBarrier() throws Exception {
+    Session doomed = session();
+    CompletableFuture<Void> a = DoubleBarrier.create(session(), "db/broken", 3).enterAsync();
+    CompletableFuture<Void> b = DoubleBarrier.create(doomed, "db/broken", 3).enterAsync();
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/broken/waiters/") == 2);
+    doomed.close(); // its key is deleted with its lease
+    assertThat(failure(a)).isInstanceOf(BarrierBrokenException.class);
+    assertThat(failure(b)).isNotNull();
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/broken/") == 0);
+  }
+
+  @Test
+  void badInputIsRejected() throws Exception {
+    Session s = session();
+    assertThatThrownBy(() -> DoubleBarrier.create(s, "db/bad", 0)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("count");
+    assertThatThrownBy(() -> DoubleBarrier.create(s, "", 2)).isInstanceOf(IllegalArgumentException.class);
+  }
+}
