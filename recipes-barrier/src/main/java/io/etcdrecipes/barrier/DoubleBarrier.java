@@ -249,8 +249,14 @@ public final class DoubleBarrier {
 
   // -------------------------------------------------------------------------------------------------- leave
 
-  /** Leaves; completes when every participant has left (Go's algorithm: the lowest waits for the highest). */
+  /**
+   * Leaves; completes when every participant has left (Go's algorithm: the lowest waits for the highest).
+   * {@link IllegalStateException} unless this object entered.
+   */
   public CompletableFuture<Void> leaveAsync() {
+    if (mine == null) {
+      throw new IllegalStateException("leave() needs a successful enter() on this DoubleBarrier object first");
+    }
     CompletableFuture<Void> result = new CompletableFuture<>();
     leaveRound(result);
     return result;
