@@ -19,67 +19,91 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * One attempt to own a session's owner key under a prefix — the key Go's {@code Mutex} and {@code Election} use,
- * {@code prefix/<hex lease>} — from start to an {@link Ownership}, or to a failure that leaves nothing behind.
+ * One attempt of a queue-shaped recipe to own — a lock, a permit, a leadership — from start to an
+ * {@link Ownership}, or to a failure that leaves nothing behind. Two kinds of key:
  *
- * <ol>
- *   <li>A local turn on the key (fair, per session): threads of one JVM that share a session queue here, because
- *       they would otherwise share the one key and all "own".</li>
- *   <li>Go's create-or-get transaction, which also reads the oldest contender (uncontended: one round trip).</li>
- *   <li>Unless oldest, the {@link Contention} wait (the youngest older key, from the read's revision + 1), with the
- *       check that our key still exists with our create revision, and never owning while the session is not
- *       usable under the policy.</li>
- * </ol>
- * A failed, timed-out, interrupted or abandoned attempt deletes its key — also when the create-or-get failed with
- * an unknown outcome (the key name is deterministic: it is deleted whatever its revision, and checked again once
- * the call timeout has passed, in case the lost request was applied late) — and only then frees the local turn.
+ * <ul>
+ *   <li>{@link #ownerKey}: the session's owner key under a prefix, {@code prefix/<hex lease>}, as Go's {@code Mutex}
+ *       and {@code Election}. First a local turn on the key (fair, per session): threads of one JVM that share a
+ *       session queue here, because they would otherwise share the one key and all "own". Then Go's create-or-get
+ *       transaction, which also reads the oldest contender (uncontended: one round trip).</li>
+ *   <li>{@link #uniqueKey}: a key of its own, {@code prefix/<unix nanos>} on the session's lease (Go's
+ *       {@code newUniqueKV}, used by its read-write mutex), created only if missing.</li>
+ * </ul>
+ * Then, unless it owns already, the {@link Contention} wait, which checks that our key still exists with our create
+ * revision and never owns while the session is not usable under the policy.
+ *
+ * <p>A failed, timed-out, interrupted or abandoned attempt deletes its key before its cleanup completes — also when
+ * the creating request failed with an unknown outcome: the key's name is known before it is sent, so it is deleted
+ * (an owner key whatever its revision, under its local turn; a unique key if it is on our lease) and looked at again
+ * once the call timeout has passed, in case the lost request was applied late.
  */
-public final class OwnerKeyAttempt {
+public final class Attempt {
 
-  private static final Logger log = LoggerFactory.getLogger(OwnerKeyAttempt.class);
+  private static final Logger log = LoggerFactory.getLogger(Attempt.class);
 
   /** Whether the attempt waits for its turn or gives up at once when someone else owns. */
   public enum Mode { WAIT, TRY }
 
   private final Session session;
   private final ByteSequence prefix;
-  private final ByteSequence key;
+  private final boolean ownerKey;
   private final ByteSequence value;
   private final ContentionPolicy policy;
   private final SessionPolicy sessionPolicy;
   private final Mode mode;
   private final Function<OwnerKey, CompletableFuture<?>> onKey;
+  private final boolean touchAfterWait;
   private final CompletableFuture<Ownership> result = new CompletableFuture<>();
   /** Completes once nothing of this attempt is left in etcd (or owned). */
   private final CompletableFuture<Void> settled = new CompletableFuture<>();
 
   // guarded by this
+  private ByteSequence key;
   private boolean abandoned;
   private CompletableFuture<LocalTurns.Turn> turnFuture;
   private Contention contention;
 
-  private OwnerKeyAttempt(Session session, ByteSequence prefix, ByteSequence value, ContentionPolicy policy,
-                          SessionPolicy sessionPolicy, Mode mode, Function<OwnerKey, CompletableFuture<?>> onKey) {
+  private Attempt(Session session, ByteSequence prefix, boolean ownerKey, ByteSequence value, ContentionPolicy policy,
+                  SessionPolicy sessionPolicy, Mode mode, Function<OwnerKey, CompletableFuture<?>> onKey,
+                  boolean touchAfterWait) {
     this.session = Objects.requireNonNull(session, "session");
     this.prefix = Objects.requireNonNull(prefix, "prefix");
-    this.key = Keys.ownerKey(prefix, session.leaseId());
+    this.ownerKey = ownerKey;
+    this.key = ownerKey ? Keys.ownerKey(prefix, session.leaseId()) : null;
     this.value = Objects.requireNonNull(value, "value");
     this.policy = Objects.requireNonNull(policy, "policy");
     this.sessionPolicy = Objects.requireNonNull(sessionPolicy, "sessionPolicy");
     this.mode = Objects.requireNonNull(mode, "mode");
     this.onKey = onKey;
+    this.touchAfterWait = touchAfterWait;
   }
 
   /**
-   * Starts an attempt. {@code onKey}, when given, runs after the create-or-get and before any wait (an election
-   * proclaims there when the key existed with another value); its failure fails the attempt. Throws
-   * {@link SessionLostException} at once, with nothing written, when the session is lost.
+   * Starts an attempt on the session's owner key under {@code prefix}. {@code onKey}, when given, runs after the
+   * create-or-get and before any wait (an election proclaims there when the key existed with another value); its
+   * failure fails the attempt. Throws {@link SessionLostException} at once, with nothing written, when the session
+   * is lost.
    */
-  public static OwnerKeyAttempt start(Session session, ByteSequence prefix, ByteSequence value, ContentionPolicy policy,
-                                      SessionPolicy sessionPolicy, Mode mode,
-                                      Function<OwnerKey, CompletableFuture<?>> onKey) {
-    OwnerKeyAttempt a = new OwnerKeyAttempt(session, prefix, value, policy, sessionPolicy, mode, onKey);
-    SessionLostException lost = session.lostCause();
+  public static Attempt ownerKey(Session session, ByteSequence prefix, ByteSequence value, ContentionPolicy policy,
+                                 SessionPolicy sessionPolicy, Mode mode, Function<OwnerKey, CompletableFuture<?>> onKey) {
+    return begin(new Attempt(session, prefix, true, value, policy, sessionPolicy, mode, onKey, false));
+  }
+
+  /**
+   * Starts an attempt on a new key {@code prefix/<unix nanos>} on the session's lease. With {@code touchAfterWait},
+   * a contender that owns after waiting rewrites its key (same value, guarded by its create revision) before it
+   * counts as owning: a policy whose waiters watch their predecessor for a change ({@link Turn#awaitChange}, a
+   * semaphore's queue) learns so that the one behind moved up. Throws {@link SessionLostException} at once, with
+   * nothing written, when the session is lost.
+   */
+  public static Attempt uniqueKey(Session session, ByteSequence prefix, ByteSequence value, ContentionPolicy policy,
+                                  SessionPolicy sessionPolicy, Mode mode, boolean touchAfterWait) {
+    return begin(new Attempt(session, prefix, false, value, policy, sessionPolicy, mode, null, touchAfterWait));
+  }
+
+  private static Attempt begin(Attempt a) {
+    SessionLostException lost = a.session.lostCause();
     if (lost != null) {
       throw lost;
     }
@@ -87,8 +111,8 @@ public final class OwnerKeyAttempt {
     return a;
   }
 
-  /** The key this attempt contends with. */
-  public ByteSequence key() {
+  /** The key this attempt contends with ({@code null} while a unique key is not chosen yet). */
+  public synchronized ByteSequence key() {
     return key;
   }
 
@@ -139,7 +163,7 @@ public final class OwnerKeyAttempt {
       throw e;
     } catch (CancellationException e) {
       throw new io.etcdrecipes.client.CancelledException(io.etcdrecipes.client.ErrorCode.CANCELLED,
-          "the attempt on " + key.toStringUtf8() + " was abandoned", null, e);
+          "the attempt under " + prefix.toStringUtf8() + " was abandoned", null, e);
     }
   }
 
@@ -152,7 +176,7 @@ public final class OwnerKeyAttempt {
       throw e;
     } catch (CancellationException e) {
       throw new io.etcdrecipes.client.CancelledException(io.etcdrecipes.client.ErrorCode.CANCELLED,
-          "the attempt on " + key.toStringUtf8() + " was abandoned", null, e);
+          "the attempt under " + prefix.toStringUtf8() + " was abandoned", null, e);
     }
   }
 
@@ -163,7 +187,7 @@ public final class OwnerKeyAttempt {
     } catch (InterruptedException e) {
       interrupted = true;
     } catch (Exception e) {
-      log.debug("{}: cleanup after giving up goes on in the background: {}", key.toStringUtf8(), e.toString());
+      log.debug("{}: cleanup after giving up goes on in the background: {}", this, e.toString());
     } finally {
       if (interrupted) {
         Thread.currentThread().interrupt();
@@ -174,6 +198,10 @@ public final class OwnerKeyAttempt {
   // ---------------------------------------------------------------------------------------------------------
 
   private void begin() {
+    if (!ownerKey) {
+      createUnique(() -> { }, 1);
+      return;
+    }
     if (mode == Mode.TRY) {
       LocalTurns.Turn turn = LocalTurns.tryAcquire(session, key);
       if (turn == null) { // another thread of this JVM holds or wants it: held elsewhere
@@ -236,20 +264,59 @@ public final class OwnerKeyAttempt {
     });
   }
 
+  /** Creates {@code prefix/<nanos>} on our lease if missing (another name when taken), then contends. */
+  private void createUnique(LocalTurns.Turn noTurn, int tries) {
+    if (isAbandoned() || session.state() == SessionState.LOST) {
+      settled.complete(null);
+      if (!result.isDone()) {
+        result.completeExceptionally(session.state() == SessionState.LOST ? session.lostCause()
+            : new CancellationException("abandoned"));
+      }
+      return;
+    }
+    ByteSequence k = UniqueKey.next(prefix);
+    synchronized (this) {
+      key = k;
+    }
+    session.client().kv().txn().when(io.etcdrecipes.client.Compare.version(k).equal(0))
+        .then(io.etcdrecipes.client.Op.put(k, value, io.etcdrecipes.client.PutOption.lease(session.leaseId())))
+        .commit().whenComplete((r, t) -> {
+          if (t != null) {
+            Throwable cause = Blocking.unwrap(t);
+            if (Outcomes.mayHaveApplied(cause)) {
+              deleteUnknown(noTurn, cause);
+            } else {
+              settled.complete(null);
+              result.completeExceptionally(cause);
+            }
+          } else if (!r.succeeded()) {
+            if (tries >= 100) {
+              settled.complete(null);
+              result.completeExceptionally(new IllegalStateException("no free unique key under " + prefix));
+            } else {
+              createUnique(noTurn, tries + 1);
+            }
+          } else {
+            contend(new Contender(k, r.header().revision()), null, noTurn);
+          }
+        });
+  }
+
   private void contend(Contender me, OwnerKey ok, LocalTurns.Turn turn) {
     if (isAbandoned()) {
       giveUp(me, turn, new CancellationException("abandoned"));
       return;
     }
-    if (ok.isOldest() && session.isUsable(sessionPolicy)) {
+    if (ok != null && ok.isOldest() && session.isUsable(sessionPolicy)) {
       own(me, ok.header(), turn);
       return;
     }
-    if (mode == Mode.TRY) { // Go's TryLock: someone else owns, delete our key and report "locked"
+    if (ok != null && mode == Mode.TRY) { // Go's TryLock: someone else owns, delete our key and report "locked"
       giveUp(me, turn, null);
       return;
     }
-    Contention c = Contention.start(session.client().kv(), session.client().watch(), me, policy, session, sessionPolicy);
+    Contention c = Contention.start(session.client().kv(), session.client().watch(), me, policy, session, sessionPolicy,
+        mode == Mode.TRY);
     boolean closeNow;
     synchronized (this) {
       contention = c;
@@ -261,10 +328,30 @@ public final class OwnerKeyAttempt {
     c.future().whenComplete((header, e) -> {
       if (e != null) {
         giveUp(me, turn, Blocking.isCancellation(e) ? new CancellationException("abandoned") : Blocking.unwrap(e));
+      } else if (header == null) { // TRY: not our turn
+        giveUp(me, turn, null);
+      } else if (touchAfterWait && c.rounds() > 1) {
+        touch(me, header, turn);
       } else {
         own(me, header, turn);
       }
     });
+  }
+
+  /** Rewrites our key (guarded) so that whoever watches it for a change moves on; then owns. */
+  private void touch(Contender me, ResponseHeader header, LocalTurns.Turn turn) {
+    session.client().kv().txn().when(io.etcdrecipes.client.Compare.createRevision(me.key()).equal(me.createRevision()))
+        .then(io.etcdrecipes.client.Op.put(me.key(), value, io.etcdrecipes.client.PutOption.lease(session.leaseId())))
+        .commit().whenComplete((r, t) -> {
+          if (t != null) {
+            giveUp(me, turn, Blocking.unwrap(t));
+          } else if (!r.succeeded()) {
+            giveUp(me, turn, new OwnershipLostException(me.key(), me.createRevision(),
+                OwnershipLostException.Reason.KEY_GONE, "the key vanished as it became the owner", null));
+          } else {
+            own(me, r.header(), turn);
+          }
+        });
   }
 
   private void own(Contender me, ResponseHeader header, LocalTurns.Turn turn) {
@@ -281,7 +368,7 @@ public final class OwnerKeyAttempt {
   private void giveUp(Contender me, LocalTurns.Turn turn, Throwable cause) {
     KeyCleanup.deleteGuarded(session.client().kv(), session, me, turn::release).whenComplete((b, e) -> {
       if (e != null) {
-        log.info("{}: could not delete it after giving up ({}); retrying in the background", key.toStringUtf8(),
+        log.info("{}: could not delete it after giving up ({}); retrying in the background", me.key().toStringUtf8(),
             e.toString());
       }
       settled.complete(null);
@@ -294,33 +381,41 @@ public final class OwnerKeyAttempt {
   }
 
   /**
-   * The create-or-get failed with an unknown outcome: the key may exist, or be created later by the request still
-   * in flight. Delete it whatever its revision (we hold the local turn: no other caller of this session uses it),
-   * and look again once the call timeout has passed.
+   * The creating request failed with an unknown outcome: the key may exist, or be created later by the request
+   * still in flight. Delete it — an owner key whatever its revision (we hold its local turn: no other caller of this
+   * session uses it), a unique key if it is on our lease — and look again once the call timeout has passed.
    */
   private void deleteUnknown(LocalTurns.Turn turn, Throwable cause) {
-    KeyCleanup.deleteAny(session.client().kv(), session, key, () -> {
-      turn.release();
-      sweepLater();
-    }).whenComplete((b, e) -> {
+    ByteSequence k = key();
+    CompletableFuture<Boolean> deleted = ownerKey
+        ? KeyCleanup.deleteAny(session.client().kv(), session, k, () -> {
+            turn.release();
+            sweepLater(k);
+          })
+        : KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, () -> sweepLater(k));
+    deleted.whenComplete((b, e) -> {
       settled.complete(null);
       result.completeExceptionally(cause);
     });
   }
 
-  private void sweepLater() {
+  private void sweepLater(ByteSequence k) {
     long delay = session.client().config().callTimeout().toMillis() + 1_000;
     SharedExecutors.timer().schedule(() -> {
       if (session.state() == SessionState.LOST) {
         return;
       }
-      LocalTurns.acquire(session, key).thenAccept(turn -> session.client().kv().get(key).whenComplete((r, e) -> {
+      if (!ownerKey) {
+        KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, () -> { });
+        return;
+      }
+      LocalTurns.acquire(session, k).thenAccept(turn -> session.client().kv().get(k).whenComplete((r, e) -> {
         if (e != null || r.isEmpty()) {
           turn.release();
           return;
         }
-        log.info("{}: a create-or-get whose outcome was unknown was applied late; deleting its key", key.toStringUtf8());
-        KeyCleanup.deleteGuarded(session.client().kv(), session, new Contender(key, r.first().createRevision()),
+        log.info("{}: a create-or-get whose outcome was unknown was applied late; deleting its key", k.toStringUtf8());
+        KeyCleanup.deleteGuarded(session.client().kv(), session, new Contender(k, r.first().createRevision()),
             turn::release);
       }));
     }, delay, TimeUnit.MILLISECONDS);
@@ -328,6 +423,7 @@ public final class OwnerKeyAttempt {
 
   @Override
   public String toString() {
-    return "OwnerKeyAttempt{" + key.toStringUtf8() + ", " + mode + "}";
+    ByteSequence k = key();
+    return "Attempt{" + (k == null ? prefix.toStringUtf8() + "/?" : k.toStringUtf8()) + ", " + mode + "}";
   }
 }

@@ -50,21 +50,24 @@ public final class Contention extends Wait<ResponseHeader> {
   private Registration sessionListener; // guarded by this
   private Watcher watcher; // guarded by this
   private int round; // guarded by this: a watcher's events count only for the round that made it
+  private int reads; // guarded by this
   private boolean waitingForSession; // guarded by this
+  private final boolean once;
 
   private Contention(KV kv, Watch watch, Contender me, ContentionPolicy policy, Session session,
-                     SessionPolicy sessionPolicy) {
+                     SessionPolicy sessionPolicy, boolean once) {
     this.kv = Objects.requireNonNull(kv, "kv");
     this.watch = Objects.requireNonNull(watch, "watch");
     this.me = Objects.requireNonNull(me, "me");
     this.policy = Objects.requireNonNull(policy, "policy");
     this.session = session;
     this.sessionPolicy = sessionPolicy;
+    this.once = once;
   }
 
   /** Starts waiting for {@code me}'s turn, without watching a session. */
   public static Contention start(KV kv, Watch watch, Contender me, ContentionPolicy policy) {
-    Contention c = new Contention(kv, watch, me, policy, null, null);
+    Contention c = new Contention(kv, watch, me, policy, null, null, false);
     c.nextRound();
     return c;
   }
@@ -75,8 +78,17 @@ public final class Contention extends Wait<ResponseHeader> {
    */
   public static Contention start(KV kv, Watch watch, Contender me, ContentionPolicy policy, Session session,
                                  SessionPolicy sessionPolicy) {
+    return start(kv, watch, me, policy, session, sessionPolicy, false);
+  }
+
+  /**
+   * As {@link #start(KV, Watch, Contender, ContentionPolicy, Session, SessionPolicy)}; with {@code once}, decides
+   * from one read and never waits: completes with {@code null} when it is not {@code me}'s turn.
+   */
+  public static Contention start(KV kv, Watch watch, Contender me, ContentionPolicy policy, Session session,
+                                 SessionPolicy sessionPolicy, boolean once) {
     Contention c = new Contention(kv, watch, me, policy, Objects.requireNonNull(session, "session"),
-        Objects.requireNonNull(sessionPolicy, "sessionPolicy"));
+        Objects.requireNonNull(sessionPolicy, "sessionPolicy"), once);
     Registration r = session.addListener((s, state) -> c.sessionChanged(state));
     boolean closeNow;
     synchronized (c) {
@@ -93,6 +105,11 @@ public final class Contention extends Wait<ResponseHeader> {
       c.nextRound();
     }
     return c;
+  }
+
+  /** How many reads this wait made (1 when the first read found the contender owning). */
+  public synchronized int rounds() {
+    return reads;
   }
 
   /** The contender this wait is for. */
@@ -124,6 +141,7 @@ public final class Contention extends Wait<ResponseHeader> {
         return;
       }
       myRound = ++round;
+      reads++;
     }
     List<Op> reads = new ArrayList<>(policy.reads(me));
     reads.add(Op.get(me.key()));
@@ -156,6 +174,10 @@ public final class Contention extends Wait<ResponseHeader> {
       return;
     }
     long from = r.header().revision() + 1;
+    if (once && !(turn instanceof Turn.Owns && (session == null || session.isUsable(sessionPolicy)))) {
+      complete(null);
+      return;
+    }
     if (turn instanceof Turn.Owns) {
       if (session != null && !session.isUsable(sessionPolicy)) {
         boolean lost = session.state() == SessionState.LOST;

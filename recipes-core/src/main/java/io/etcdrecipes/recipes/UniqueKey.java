@@ -32,7 +32,7 @@ public final class UniqueKey {
 
   private static CompletableFuture<CreatedKey> attempt(KV kv, ByteSequence prefix, ByteSequence value, long leaseId,
                                                        int n) {
-    ByteSequence key = prefix.concat("/" + nextNanos());
+    ByteSequence key = next(prefix);
     return kv.txn().when(Compare.version(key).equal(0))
         .then(Op.put(key, value, leaseId == 0 ? PutOption.DEFAULT : PutOption.lease(leaseId)))
         .commit()
@@ -46,6 +46,11 @@ public final class UniqueKey {
           }
           return attempt(kv, prefix, value, leaseId, n + 1);
         });
+  }
+
+  /** A fresh name {@code prefix/<nanos>} (not created): for recipes that create it themselves. */
+  public static ByteSequence next(ByteSequence prefix) {
+    return prefix.concat("/" + nextNanos());
   }
 
   /** Wall-clock nanoseconds, strictly increasing within this JVM so retries never reuse a name. */

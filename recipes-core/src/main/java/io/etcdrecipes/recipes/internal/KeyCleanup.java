@@ -38,6 +38,12 @@ public final class KeyCleanup {
         .then(Op.delete(c.key())).commit().thenApply(r -> r.succeeded()), after);
   }
 
+  /** Deletes {@code key} if it is attached to {@code session}'s lease (a key of ours whose revision we do not know). */
+  public static CompletableFuture<Boolean> deleteIfOnLease(KV kv, Session session, ByteSequence key, Runnable after) {
+    return run(session, key, () -> kv.txn().when(Compare.lease(key).equal(session.leaseId()))
+        .then(Op.delete(key)).commit().thenApply(r -> r.succeeded()), after);
+  }
+
   /** Deletes {@code key} whatever its revision (the caller knows nobody else uses it). */
   public static CompletableFuture<Boolean> deleteAny(KV kv, Session session, ByteSequence key, Runnable after) {
     return run(session, key, () -> kv.delete(key).thenApply(r -> r.deleted() > 0), after);
