@@ -7,6 +7,9 @@ import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.Hold;
+import io.etcdrecipes.testkit.MemberMetrics;
 import io.etcdrecipes.testkit.Timing;
 
 import java.time.Duration;
@@ -24,7 +27,12 @@ final class ElectionTestSupport implements AutoCloseable {
   }
 
   synchronized EtcdClient client() {
-    EtcdClient c = EtcdClient.builder().endpoints(endpoints).callTimeout(Timing.seconds(5)).build();
+    return client(endpoints, Timing.seconds(5));
+  }
+
+  /** A client of its own on {@code endpoints} (one member's proxy, say) with {@code callTimeout}. */
+  synchronized EtcdClient client(String endpoints, Duration callTimeout) {
+    EtcdClient c = EtcdClient.builder().endpoints(endpoints).callTimeout(callTimeout).build();
     toClose.add(c);
     return c;
   }
@@ -50,6 +58,29 @@ final class ElectionTestSupport implements AutoCloseable {
       keys.add(kv.key().toStringUtf8());
     }
     return keys;
+  }
+
+  /**
+   * Ends {@code hold} now unless it has ended already: a loss seen by a callback and the holder's own resign race,
+   * and the earlier of the two is the end.
+   */
+  static void end(Hold hold, boolean lost) {
+    synchronized (hold) {
+      if (hold.isOpen()) {
+        if (lost) {
+          hold.lost();
+        } else {
+          hold.released();
+        }
+      }
+    }
+  }
+
+  /** gRPC streams of {@code method} ({@code "LeaseKeepAlive"}, {@code "Watch"}) open on {@code member} now. */
+  static long openStreams(EtcdMember member, String method) {
+    String label = "grpc_method=\"" + method + "\"";
+    return Math.round(MemberMetrics.value(member, "grpc_server_started_total", label)
+        - MemberMetrics.value(member, "grpc_server_handled_total", label));
   }
 
   @Override
