@@ -240,6 +240,7 @@ public final class Bench {
         rows.addAll(LeasingWorkload.run(endpoints, o));
       }
       if (LockWorkload.any(o.workloads)) {
+        compact(); // the history the workloads before left behind
         rows.addAll(new LockWorkload(o, targets, admin, () -> {
           List<Target<?>> l = order(0);
           cell++;

@@ -31,7 +31,7 @@ import java.util.function.Supplier;
  *   <li>{@code lock-handoff}: N contenders on one name, each releasing as soon as it holds and queueing again at the
  *       end (so the queue stays at N keys: the holder and N - 1 waiters); latency from the holder's release (just
  *       before its unlock call) to the next holder's lock call returning, over {@link Bench.Options#handoffs}
- *       handoffs once all N are queued.</li>
+ *       handoffs once all N are queued and 8 ms per waiter more have passed (the waiters' first reads done).</li>
  *   <li>{@code semaphore} (ours only: jetcd has no semaphore): {@link Bench.Options#semaphoreClaimants} claimants on a
  *       semaphore of {@link Bench.Options#semaphorePermits} permits, each cycling acquire then release.</li>
  * </ul>
@@ -241,7 +241,8 @@ final class LockWorkload {
       }
       rows.add(row);
       Bench.say(Report.line(row) + "   overlaps " + row.extra().get("overlaps") + ", queue formed in "
-          + row.extra().get("queue_formed_s") + " s");
+          + row.extra().get("queue_formed_s") + " s, p50 1st/2nd half " + row.extra().get("p50_first_half_us") + "/"
+          + row.extra().get("p50_second_half_us") + " us");
       if (h.lastError != null) {
         Bench.say("  last error of " + t.name() + ": " + h.lastError);
       }
@@ -253,6 +254,8 @@ final class LockWorkload {
     private final List<Target.LockContender> cs;
     private final String name;
     private final Histogram latency = new Histogram();
+    private final Histogram firstHalf = new Histogram();
+    private final Histogram secondHalf = new Histogram();
     private final AtomicInteger holding = new AtomicInteger();
     private final LongAdder overlaps = new LongAdder();
     private final LongAdder errors = new LongAdder();
@@ -289,6 +292,10 @@ final class LockWorkload {
         TimeUnit.MILLISECONDS.sleep(20);
       }
       double formed = (System.nanoTime() - t0) / 1e9;
+      // Then let it settle: every waiter's first reads (O(N) each on etcd 3.4) are still being served when the last
+      // key appears; handoffs go on meanwhile, unmeasured. 8 ms per waiter, measured enough at 1,000.
+      long settle = Math.max(TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.MILLISECONDS.toNanos(8) * n);
+      TimeUnit.NANOSECONDS.sleep(settle);
       long cpu0 = Load.processCpuNanos();
       long server0 = Load.serverCpuNanos();
       long start = System.nanoTime();
@@ -309,10 +316,13 @@ final class LockWorkload {
       x.put("all_handoffs_measured", complete);
       x.put("overlaps", overlaps.sum());
       x.put("queue_formed_s", Row.round(formed, 2));
+      x.put("settled_s", Row.round(settle / 1e9, 2));
       x.put("p90_us", Row.round(latency.quantile(0.9) / 1e3, 1));
       x.put("handoffs_50ms_or_more", Row.round(latency.fractionAtLeast(SLOW), 3));
+      x.put("p50_first_half_us", Row.round(firstHalf.quantile(0.5) / 1e3, 1));
+      x.put("p50_second_half_us", Row.round(secondHalf.quantile(0.5) / 1e3, 1));
       x.put("latency", "holder's release (just before its unlock call) to the next holder's lock returning");
-      x.put("ops", "handoffs per second with N queued");
+      x.put("ops_are", "handoffs (per second: with N queued)");
       return Row.of(HANDOFF, client, n, r, x);
     }
 
@@ -368,6 +378,7 @@ final class LockWorkload {
         long k = measured.incrementAndGet();
         if (k <= o.handoffs) {
           latency.record(now - releasedAt);
+          (k <= o.handoffs / 2 ? firstHalf : secondHalf).record(now - releasedAt);
           if (k == o.handoffs) {
             lastMeasuredAt = now;
             enough.countDown();
