@@ -137,6 +137,7 @@ class SharedLocksUnderFaultsTest {
     // sessions lost to the faults leave their keys until the TTL runs out
     EtcdClient c = t.client();
     await().atMost(Timing.seconds(10)).until(() -> keys(c, name).isEmpty());
+    get(c.kv().delete(ByteSequence.of(name + "-data")));
     return nemesis;
   }
 
