@@ -3,6 +3,7 @@ package io.etcdrecipes.recipes;
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.ResponseHeader;
 import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.Fences;
 import io.etcdrecipes.recipes.internal.KeyCleanup;
 import io.etcdrecipes.recipes.internal.LocalTurns;
 import io.etcdrecipes.recipes.internal.Outcomes;
@@ -55,6 +56,8 @@ public final class Attempt {
   private final Function<OwnerKey, CompletableFuture<?>> onKey;
   private final boolean touchAfterWait;
   private final CompletableFuture<Ownership> result = new CompletableFuture<>();
+  /** Raised when a create's outcome is unknown, so that a late apply of it writes nothing (see {@link Fences}). */
+  private final ByteSequence fence;
   /** Completes once nothing of this attempt is left in etcd (or owned). */
   private final CompletableFuture<Void> settled = new CompletableFuture<>();
 
@@ -77,6 +80,7 @@ public final class Attempt {
     this.mode = Objects.requireNonNull(mode, "mode");
     this.onKey = onKey;
     this.touchAfterWait = touchAfterWait;
+    this.fence = Fences.newFence(session);
   }
 
   /**
@@ -183,7 +187,8 @@ public final class Attempt {
   private void awaitAbandon() {
     boolean interrupted = Thread.interrupted();
     try {
-      abandon().get(session.client().config().callTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      // a create in flight and then its delete: two calls
+      abandon().get(Blocking.nanos(session.client().config().callTimeout().multipliedBy(2)), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       interrupted = true;
     } catch (Exception e) {
@@ -216,6 +221,13 @@ public final class Attempt {
     synchronized (this) {
       turnFuture = t;
     }
+    // queued behind another caller of this session: a session lost meanwhile ends the wait (the holder may never let go)
+    Registration whileQueued = session.addListener((s, state) -> {
+      if (state == SessionState.LOST) {
+        t.completeExceptionally(s.lostCause());
+      }
+    });
+    t.whenComplete((turn, e) -> whileQueued.close());
     t.whenComplete((turn, e) -> {
       if (e != null) { // gave up while queued locally: nothing was written
         settled.complete(null);
@@ -240,7 +252,8 @@ public final class Attempt {
       }
       return;
     }
-    Keys.createOrGet(session.client().kv(), prefix, session.leaseId(), value).whenComplete((ok, t) -> {
+    Keys.createOrGet(session.client().kv(), prefix, session.leaseId(), value, Fences.notRaised(fence))
+        .whenComplete((ok, t) -> {
       if (t != null) {
         Throwable cause = Blocking.unwrap(t);
         if (Outcomes.mayHaveApplied(cause)) {
@@ -253,7 +266,12 @@ public final class Attempt {
         return;
       }
       Contender me = new Contender(ok.key(), ok.createRevision());
-      CompletableFuture<?> hook = onKey == null ? CompletableFuture.completedFuture(null) : onKey.apply(ok);
+      CompletableFuture<?> hook;
+      try {
+        hook = onKey == null ? CompletableFuture.completedFuture(null) : onKey.apply(ok);
+      } catch (RuntimeException e) {
+        hook = CompletableFuture.failedFuture(e);
+      }
       hook.whenComplete((v, e) -> {
         if (e != null) {
           giveUp(me, turn, Blocking.unwrap(e));
@@ -278,7 +296,7 @@ public final class Attempt {
     synchronized (this) {
       key = k;
     }
-    session.client().kv().txn().when(io.etcdrecipes.client.Compare.version(k).equal(0))
+    session.client().kv().txn().when(io.etcdrecipes.client.Compare.version(k).equal(0), Fences.notRaised(fence))
         .then(io.etcdrecipes.client.Op.put(k, value, io.etcdrecipes.client.PutOption.lease(session.leaseId())))
         .commit().whenComplete((r, t) -> {
           if (t != null) {
@@ -330,7 +348,8 @@ public final class Attempt {
         giveUp(me, turn, Blocking.isCancellation(e) ? new CancellationException("abandoned") : Blocking.unwrap(e));
       } else if (header == null) { // TRY: not our turn
         giveUp(me, turn, null);
-      } else if (touchAfterWait && c.rounds() > 1) {
+      } else if (touchAfterWait && header.revision() != me.createRevision()) {
+        // anything written since our key could be a claimant that saw us waiting and now watches our key
         touch(me, header, turn);
       } else {
         own(me, header, turn);
@@ -381,44 +400,20 @@ public final class Attempt {
   }
 
   /**
-   * The creating request failed with an unknown outcome: the key may exist, or be created later by the request
-   * still in flight. Delete it — an owner key whatever its revision (we hold its local turn: no other caller of this
-   * session uses it), a unique key if it is on our lease — and look again once the call timeout has passed.
+   * The creating request failed with an unknown outcome: the key may exist, or be created later by the request still
+   * in flight. Raise this attempt's fence first (a late apply then writes nothing), then delete the key — an owner key
+   * whatever its revision (we hold its local turn: no other caller of this session uses it), a unique key if it is on
+   * our lease.
    */
   private void deleteUnknown(LocalTurns.Turn turn, Throwable cause) {
     ByteSequence k = key();
-    CompletableFuture<Boolean> deleted = ownerKey
-        ? KeyCleanup.deleteAny(session.client().kv(), session, k, () -> {
-            turn.release();
-            sweepLater(k);
-          })
-        : KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, () -> sweepLater(k));
-    deleted.whenComplete((b, e) -> {
-      settled.complete(null);
-      result.completeExceptionally(cause);
-    });
-  }
-
-  private void sweepLater(ByteSequence k) {
-    long delay = session.client().config().callTimeout().toMillis() + 1_000;
-    SharedExecutors.timer().schedule(() -> {
-      if (session.state() == SessionState.LOST) {
-        return;
-      }
-      if (!ownerKey) {
-        KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, () -> { });
-        return;
-      }
-      LocalTurns.acquire(session, k).thenAccept(turn -> session.client().kv().get(k).whenComplete((r, e) -> {
-        if (e != null || r.isEmpty()) {
-          turn.release();
-          return;
-        }
-        log.info("{}: a create-or-get whose outcome was unknown was applied late; deleting its key", k.toStringUtf8());
-        KeyCleanup.deleteGuarded(session.client().kv(), session, new Contender(k, r.first().createRevision()),
-            turn::release);
-      }));
-    }, delay, TimeUnit.MILLISECONDS);
+    Fences.raise(session.client().kv(), session, fence).thenCompose(v -> ownerKey
+        ? KeyCleanup.deleteAny(session.client().kv(), session, k, turn::release)
+        : KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, () -> { }))
+        .whenComplete((b, e) -> {
+          settled.complete(null);
+          result.completeExceptionally(cause);
+        });
   }
 
   @Override

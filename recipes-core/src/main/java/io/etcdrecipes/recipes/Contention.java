@@ -1,6 +1,5 @@
 package io.etcdrecipes.recipes;
 
-import io.etcdrecipes.client.CompactedException;
 import io.etcdrecipes.client.EtcdException;
 import io.etcdrecipes.client.GetResponse;
 import io.etcdrecipes.client.KV;
@@ -10,16 +9,13 @@ import io.etcdrecipes.client.ResponseHeader;
 import io.etcdrecipes.client.TxnResponse;
 import io.etcdrecipes.client.Watch;
 import io.etcdrecipes.client.WatchEvent;
-import io.etcdrecipes.client.WatchListener;
 import io.etcdrecipes.client.WatchOption;
-import io.etcdrecipes.client.WatchResponse;
-import io.etcdrecipes.client.Watcher;
 import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.FreshWatch;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Predicate;
 
 /**
  * The one wait loop of every queue-shaped recipe (mutex, read-write lock, semaphore, election): read, let the
@@ -27,10 +23,12 @@ import java.util.function.Predicate;
  *
  * <p>Each round is one read-only transaction: the policy's reads plus a read of the contender's own key, which
  * must still exist with its create revision (etcd 3.4's server-side Lock and Go before 3.5 skip this check; a
- * session that expired while waiting would otherwise "own" with a key that is gone). The watch starts at the
- * round's revision + 1: the read already reflects that revision, and etcd serves a watch from an older revision
- * out of its 100 ms catch-up loop (the reason contended locks hand over at ~100 ms in Go and jetcd). A watch that
- * fails with compaction reads again. With a session, the wait fails with {@link SessionLostException} when it is
+ * session that expired while waiting would otherwise "own" with a key that is gone). The wait is a watch from "now"
+ * on exactly the key or range the policy names, and once etcd created it the round reads again ({@link FreshWatch}):
+ * etcd serves a watch that starts at a revision it has already passed — the read's, or even the read's + 1 once any
+ * other write landed first — from a catch-up loop that runs every 100 ms (why contended locks hand over at ~100 ms
+ * in Go and jetcd); a watch from now is served at once, and the read after it closes the gap. While the reads ask
+ * for the same thing, the same watch stays. With a session, the wait fails with {@link SessionLostException} when it is
  * lost, and a contender whose turn comes while the session is not usable under the policy (suspended) waits for
  * it to recover or be lost: it never owns on a session it may not act for.
  *
@@ -48,8 +46,8 @@ public final class Contention extends Wait<ResponseHeader> {
   private final Session session;
   private final SessionPolicy sessionPolicy;
   private Registration sessionListener; // guarded by this
-  private Watcher watcher; // guarded by this
-  private int round; // guarded by this: a watcher's events count only for the round that made it
+  private FreshWatch waiting; // guarded by this
+  private int round; // guarded by this: only the newest read decides
   private int reads; // guarded by this
   private boolean waitingForSession; // guarded by this
   private final boolean once;
@@ -143,7 +141,13 @@ public final class Contention extends Wait<ResponseHeader> {
       myRound = ++round;
       reads++;
     }
-    List<Op> reads = new ArrayList<>(policy.reads(me));
+    List<Op> reads;
+    try {
+      reads = new ArrayList<>(policy.reads(me));
+    } catch (RuntimeException e) { // a policy that throws fails the wait; it must never leave it hanging
+      fail(e);
+      return;
+    }
     reads.add(Op.get(me.key()));
     kv.txn().then(reads.toArray(new Op[0])).commit().whenComplete((r, t) -> {
       if (t != null) {
@@ -155,6 +159,11 @@ public final class Contention extends Wait<ResponseHeader> {
   }
 
   private void decided(int myRound, TxnResponse r) {
+    synchronized (this) {
+      if (myRound != round || isDone()) {
+        return; // a newer read is deciding
+      }
+    }
     int n = r.responses().size();
     KeyValue mine = r.getResponse(n - 1).first();
     if (mine == null || mine.createRevision() != me.createRevision()) {
@@ -173,12 +182,12 @@ public final class Contention extends Wait<ResponseHeader> {
       fail(e);
       return;
     }
-    long from = r.header().revision() + 1;
     if (once && !(turn instanceof Turn.Owns && (session == null || session.isUsable(sessionPolicy)))) {
       complete(null);
       return;
     }
     if (turn instanceof Turn.Owns) {
+      stopWaiting();
       if (session != null && !session.isUsable(sessionPolicy)) {
         boolean lost = session.state() == SessionState.LOST;
         synchronized (this) {
@@ -192,80 +201,87 @@ public final class Contention extends Wait<ResponseHeader> {
         return;
       }
       complete(r.header());
-    } else if (turn instanceof Turn.AwaitDelete d) {
-      watch(myRound, d.key(), WatchOption.builder().revision(from).noPut().build(),
-          e -> e.type() == WatchEvent.Type.DELETE);
-    } else if (turn instanceof Turn.AwaitChange c) {
-      watch(myRound, c.key(), WatchOption.builder().revision(from).build(), e -> true);
-    } else if (turn instanceof Turn.AwaitOlderDelete o) {
-      watch(myRound, o.prefix(), WatchOption.builder().prefix().revision(from).noPut().prevKv().build(),
-          e -> e.type() == WatchEvent.Type.DELETE
-              && (e.prevKv() == null || e.prevKv().createRevision() < me.createRevision()));
+      return;
     }
-  }
-
-  private void watch(int myRound, io.etcdrecipes.client.ByteSequence key, WatchOption option,
-                     Predicate<WatchEvent> wakes) {
-    Watcher w = watch.watch(key, option, new WatchListener() {
-      @Override
-      public void onNext(WatchResponse response) {
-        for (WatchEvent e : response.events()) {
-          if (wakes.test(e)) {
-            roundEnded(myRound);
-            return;
-          }
-        }
+    synchronized (this) {
+      if (waiting != null && !waiting.isOver() && waiting.spec().equals(turn)) {
+        return; // the read after the watch was created asks for the same thing: the watch covers the rest
       }
-
-      @Override
-      public void onError(EtcdException error) {
-        if (error instanceof CompactedException) {
-          roundEnded(myRound); // what we waited for may be in the history we cannot see: read again
-        } else {
-          fail(error);
-        }
-      }
-    });
+    }
+    stopWaiting();
+    FreshWatch[] self = new FreshWatch[1];
+    Runnable confirm = () -> confirm(self[0]);
+    Runnable wake = () -> woken(self[0]);
+    FreshWatch fw;
+    if (turn instanceof Turn.AwaitDelete d) {
+      fw = FreshWatch.start(watch, turn, d.key(), WatchOption.builder().noPut().build(),
+          e -> e.type() == WatchEvent.Type.DELETE, confirm, wake, this::fail);
+    } else if (turn instanceof Turn.AwaitChange c) {
+      fw = FreshWatch.start(watch, turn, c.key(), WatchOption.DEFAULT, e -> true, confirm, wake, this::fail);
+    } else {
+      Turn.AwaitOlderDelete o = (Turn.AwaitOlderDelete) turn;
+      fw = FreshWatch.start(watch, turn, o.prefix(), WatchOption.builder().prefix().noPut().prevKv().build(),
+          e -> e.type() == WatchEvent.Type.DELETE
+              && (e.prevKv() == null || e.prevKv().createRevision() < me.createRevision()), confirm, wake, this::fail);
+    }
+    self[0] = fw;
     boolean closeNow;
     synchronized (this) {
-      closeNow = isDone() || round != myRound;
+      closeNow = isDone();
       if (!closeNow) {
-        watcher = w;
+        waiting = fw;
       }
     }
     if (closeNow) {
-      w.close();
+      fw.close();
     }
   }
 
-  private void roundEnded(int myRound) {
-    Watcher w;
+  /** The watch is in place: read again (what happened before it is in the read, what happens after, in the watch). */
+  private void confirm(FreshWatch fw) {
     synchronized (this) {
-      if (round != myRound || isDone()) {
+      if (waiting != fw || isDone()) {
         return;
       }
-      w = watcher;
-      watcher = null;
-    }
-    if (w != null) {
-      w.close();
     }
     nextRound();
   }
 
+  private void woken(FreshWatch fw) {
+    synchronized (this) {
+      if (waiting != fw || isDone()) {
+        return;
+      }
+      waiting = null;
+    }
+    fw.close();
+    nextRound();
+  }
+
+  private void stopWaiting() {
+    FreshWatch fw;
+    synchronized (this) {
+      fw = waiting;
+      waiting = null;
+    }
+    if (fw != null) {
+      fw.close();
+    }
+  }
+
   @Override
   protected void release() {
-    Watcher w;
+    FreshWatch fw;
     Registration r;
     synchronized (this) {
-      w = watcher;
-      watcher = null;
+      fw = waiting;
+      waiting = null;
       r = sessionListener;
       sessionListener = null;
       round++;
     }
-    if (w != null) {
-      w.close();
+    if (fw != null) {
+      fw.close();
     }
     if (r != null) {
       r.close();

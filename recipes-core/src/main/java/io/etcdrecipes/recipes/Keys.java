@@ -48,10 +48,23 @@ public final class Keys {
    * {@code prefix/}, so an uncontended caller knows in one round trip that it owns.
    */
   public static CompletableFuture<OwnerKey> createOrGet(KV kv, ByteSequence prefix, long leaseId, ByteSequence value) {
+    return createOrGet(kv, prefix, leaseId, value, new Compare[0]);
+  }
+
+  /**
+   * {@link #createOrGet(KV, ByteSequence, long, ByteSequence)} with more compares in the create branch's condition
+   * (a recipe's fence: see {@code Attempt}); when one of them fails and the key is missing, the transaction writes
+   * nothing and the future fails with {@link IllegalStateException}.
+   */
+  public static CompletableFuture<OwnerKey> createOrGet(KV kv, ByteSequence prefix, long leaseId, ByteSequence value,
+                                                        Compare... also) {
     ByteSequence key = ownerKey(prefix, leaseId);
     Op oldest = Op.get(ownerPrefix(prefix), GetOption.firstCreate());
+    Compare[] when = new Compare[also.length + 1];
+    when[0] = Compare.createRevision(key).equal(0);
+    System.arraycopy(also, 0, when, 1, also.length);
     return kv.txn()
-        .when(Compare.createRevision(key).equal(0))
+        .when(when)
         .then(Op.put(key, value, PutOption.lease(leaseId)), oldest)
         .orElse(Op.get(key), oldest)
         .commit()
@@ -62,8 +75,8 @@ public final class Keys {
             return new OwnerKey(key, r.header().revision(), true, value, first, r.header());
           }
           KeyValue mine = r.getResponse(0).first();
-          if (mine == null) { // cannot happen: the compare said it exists, and the get ran at the same revision
-            throw new IllegalStateException("owner key " + key + " vanished inside one transaction");
+          if (mine == null) { // only when an extra compare failed: nothing was written
+            throw new IllegalStateException("owner key " + key + " not created: a fence of the caller was raised");
           }
           return new OwnerKey(key, mine.createRevision(), false, mine.value(), first, r.header());
         });

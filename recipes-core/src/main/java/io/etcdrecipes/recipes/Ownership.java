@@ -133,19 +133,13 @@ public final class Ownership implements AutoCloseable {
    */
   public Registration onLost(Consumer<OwnershipLostException> listener) {
     Objects.requireNonNull(listener, "listener");
-    boolean[] closed = {false};
+    java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     lost.thenAcceptAsync(e -> {
-      synchronized (closed) {
-        if (!closed[0]) {
-          listener.accept(e);
-        }
+      if (!closed.get()) { // not under a lock: closing the registration must never wait for the listener
+        listener.accept(e);
       }
     }, executor);
-    return () -> {
-      synchronized (closed) {
-        closed[0] = true;
-      }
-    };
+    return () -> closed.set(true);
   }
 
   /** A transaction guarded by this ownership and {@code more}: it fails ({@code succeeded() == false}) once lost. */

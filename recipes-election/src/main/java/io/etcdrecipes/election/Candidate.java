@@ -42,6 +42,7 @@ final class Candidate {
   private final Duration ttl;
   private final SessionPolicy policy;
   private final Events events;
+  private final boolean ownerResignsLostTerms;
   private final io.etcdrecipes.recipes.internal.OrderedDispatcher dispatcher;
 
   // guarded by this
@@ -51,14 +52,20 @@ final class Candidate {
   private Leadership term;
   private int failures;
 
+  /**
+   * {@code ownerResignsLostTerms}: a lost term is resigned (and the next campaign started) by the owner through
+   * {@link #resign}, once it has stopped acting on it (a selector whose task must return first); else right after
+   * the {@code ended} callback returned.
+   */
   Candidate(EtcdClient client, String name, ByteSequence id, Duration ttl, SessionPolicy policy,
-            java.util.concurrent.Executor executor, Events events) {
+            java.util.concurrent.Executor executor, boolean ownerResignsLostTerms, Events events) {
     this.client = client;
     this.name = name;
     this.id = id;
     this.ttl = ttl;
     this.policy = policy;
     this.events = events;
+    this.ownerResignsLostTerms = ownerResignsLostTerms;
     this.dispatcher = new io.etcdrecipes.recipes.internal.OrderedDispatcher(
         SharedExecutors.callbacks(client, executor));
   }
@@ -122,14 +129,21 @@ final class Candidate {
   }
 
   private void won(CompletableFuture<Leadership> c, Leadership l, Throwable t) {
+    boolean keep = false;
     synchronized (this) {
       if (campaign != c) {
+        if (l != null) {
+          l.resignAsync(); // campaign given up (closed) just as it was won
+        }
         return;
       }
       campaign = null;
       if (t == null && running) {
         term = l;
         failures = 0;
+        keep = true;
+        // queued under the lock: ordered against a close() or a loss that come right after
+        dispatcher.enqueue(() -> events.elected(l));
       }
     }
     if (t != null) {
@@ -138,11 +152,10 @@ final class Candidate {
       }
       return;
     }
-    if (!isRunning()) {
-      l.close();
+    if (!keep) {
+      l.resignAsync(); // not on this (callback) thread: never block it
       return;
     }
-    dispatcher.enqueue(() -> events.elected(l));
     dispatcher.flush();
     l.lost().whenComplete((why, e) -> {
       if (why != null) {
@@ -157,34 +170,40 @@ final class Candidate {
         return;
       }
       term = null;
+      dispatcher.enqueue(() -> events.ended(l, why));
+      if (!ownerResignsLostTerms) {
+        // Only once the owner heard it (its notLeader returned): give the old term's key up (a suspended session may
+        // still hold it), so the next leader cannot start before we stopped, and our next term is a new key with a
+        // higher token; then campaign again, on a new session if this one is gone.
+        dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> next()));
+      }
     }
-    dispatcher.enqueue(() -> events.ended(l, why));
     dispatcher.flush();
-    // Give the old term's key up (a suspended session may still hold it) so the next term is a new key with a higher
-    // token; then campaign again, on a new session if this one is gone.
-    l.resignAsync().whenComplete((b, e) -> next());
   }
 
-  /** The owner gives the current term up (a selector whose work returned); campaigns again if {@code requeue}. */
+  /**
+   * The owner lets term {@code l} go — its work returned, or it stopped after the term was lost — and campaigns again
+   * if {@code requeue}. The key is deleted only after the owner's {@code ended} callback (if still due) returned.
+   */
   void resign(Leadership l, boolean requeue) {
     synchronized (this) {
-      if (term != l) {
-        return;
+      boolean current = term == l;
+      if (current) {
+        term = null;
+        dispatcher.enqueue(() -> events.ended(l, null));
       }
-      term = null;
       if (!requeue) {
         running = false;
       }
+      dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> {
+        if (requeue) {
+          next();
+        } else {
+          closeSession();
+        }
+      }));
     }
-    dispatcher.enqueue(() -> events.ended(l, null));
     dispatcher.flush();
-    l.resignAsync().whenComplete((b, e) -> {
-      if (requeue) {
-        next();
-      } else {
-        closeSession();
-      }
-    });
   }
 
   private void retryLater(Throwable t) {
@@ -211,26 +230,25 @@ final class Candidate {
    */
   CompletableFuture<Void> close(boolean notify) {
     CompletableFuture<Leadership> c;
-    Leadership l;
+    CompletableFuture<Void> done = new CompletableFuture<>();
     synchronized (this) {
       running = false;
       c = campaign;
       campaign = null;
-      l = term;
+      Leadership l = term;
       term = null;
+      if (l != null && notify) {
+        dispatcher.enqueue(() -> events.ended(l, null));
+      }
+      // after the listeners: resign, then close the session
+      dispatcher.enqueue(() -> (l == null ? CompletableFuture.completedFuture(false) : l.resignAsync())
+          .handle((b, e) -> null).thenCompose(v -> closeSession()).whenComplete((v, e) -> done.complete(null)));
     }
+    dispatcher.flush();
     if (c != null) {
       c.cancel(false);
     }
-    CompletableFuture<Boolean> resigned = CompletableFuture.completedFuture(false);
-    if (l != null) {
-      if (notify) {
-        dispatcher.enqueue(() -> events.ended(l, null));
-        dispatcher.flush();
-      }
-      resigned = l.resignAsync();
-    }
-    return resigned.handle((b, e) -> null).thenCompose(v -> closeSession());
+    return done;
   }
 
   private CompletableFuture<Void> closeSession() {

@@ -61,6 +61,7 @@ public final class LeaderLatch implements AutoCloseable {
   private final List<Entry> listeners = new CopyOnWriteArrayList<>();
   // guarded by this
   private State state = State.LATENT;
+  private boolean notifyOnClose;
   private Leadership leading;
   private CompletableFuture<Leadership> elected = new CompletableFuture<>();
 
@@ -69,7 +70,7 @@ public final class LeaderLatch implements AutoCloseable {
     this.id = b.id;
     this.client = b.client;
     this.closeTimeout = client.config().callTimeout().plusSeconds(1);
-    this.candidate = new Candidate(b.client, b.name, b.id, b.ttl, b.policy, b.executor, new Candidate.Events() {
+    this.candidate = new Candidate(b.client, b.name, b.id, b.ttl, b.policy, b.executor, false, new Candidate.Events() {
       @Override
       public void elected(Leadership term) {
         onElected(term);
@@ -179,6 +180,7 @@ public final class LeaderLatch implements AutoCloseable {
         return;
       }
       state = State.CLOSED;
+      notifyOnClose = mode == CloseMode.NOTIFY_LEADER && leading != null;
       leading = null;
       elected.cancel(false);
     }
@@ -210,7 +212,9 @@ public final class LeaderLatch implements AutoCloseable {
   private void onEnded(Leadership term) {
     boolean wasLeading;
     synchronized (this) {
-      wasLeading = leading == term || (state == State.CLOSED);
+      // a term ended by close(NOTIFY_LEADER) was cleared by close() itself: it was ours; any other end counts
+      // only if the term is the one we report as leading
+      wasLeading = leading == term || (state == State.CLOSED && notifyOnClose);
       if (leading == term) {
         leading = null;
       }

@@ -16,6 +16,8 @@ import io.etcdrecipes.client.WatchResponse;
 import io.etcdrecipes.client.Watcher;
 import io.etcdrecipes.recipes.Registration;
 import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.Outcomes;
+import io.etcdrecipes.recipes.internal.SharedExecutors;
 
 import java.util.HashMap;
 import java.util.List;
@@ -50,13 +52,28 @@ final class LeaderObserver implements Registration {
   }
 
   void start() {
+    read(100);
+  }
+
+  /** Reads the candidates and follows them; a read that fails for a reason that can pass is tried again. */
+  private void read(long backoffMillis) {
     GetOption all = GetOption.builder().prefix().sort(SortTarget.CREATE, SortOrder.ASCEND).build();
     client.kv().get(prefix, all).whenCompleteAsync((r, t) -> {
       if (isClosed()) {
         return;
       }
       if (t != null) {
-        failed(Blocking.unwrap(t));
+        Throwable c = Blocking.unwrap(t);
+        if (c instanceof io.etcdrecipes.client.ClosedClientException || !Outcomes.mayHaveApplied(c)) {
+          failed(c); // closed, or refused (permission...): it will not get better
+          return;
+        }
+        try {
+          SharedExecutors.timer().schedule(() -> read(Math.min(2_000, backoffMillis * 2)), backoffMillis,
+              java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+          failed(c);
+        }
         return;
       }
       load(r);
@@ -116,7 +133,7 @@ final class LeaderObserver implements Registration {
     synchronized (this) {
       watcher = null;
     }
-    start();
+    read(100);
   }
 
   private void apply(WatchEvent e) {
@@ -142,7 +159,7 @@ final class LeaderObserver implements Registration {
       if (!reportedNone) {
         reportedNone = true;
         reported = null;
-        listener.noLeader(revision);
+        tell(() -> listener.noLeader(revision));
       }
       return;
     }
@@ -152,8 +169,18 @@ final class LeaderObserver implements Registration {
     }
     reported = leader;
     reportedNone = false;
-    listener.leaderChanged(new LeaderInfo(leader.key(), leader.value(), leader.createRevision(), leader.modRevision(),
-        revision));
+    LeaderInfo info = new LeaderInfo(leader.key(), leader.value(), leader.createRevision(), leader.modRevision(),
+        revision);
+    tell(() -> listener.leaderChanged(info));
+  }
+
+  /** A listener that throws must not corrupt what the observer knows: log and go on. */
+  private void tell(Runnable call) {
+    try {
+      call.run();
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(LeaderObserver.class).warn("leader listener threw; observation goes on", e);
+    }
   }
 
   private void failed(Throwable t) {
@@ -161,8 +188,8 @@ final class LeaderObserver implements Registration {
       return;
     }
     close();
-    listener.observationFailed(t instanceof EtcdException e ? e
-        : new EtcdException(io.etcdrecipes.client.ErrorCode.UNKNOWN, String.valueOf(t), t));
+    tell(() -> listener.observationFailed(t instanceof EtcdException e ? e
+        : new EtcdException(io.etcdrecipes.client.ErrorCode.UNKNOWN, String.valueOf(t), t)));
   }
 
   private synchronized boolean isClosed() {

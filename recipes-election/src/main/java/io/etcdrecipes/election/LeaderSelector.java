@@ -68,7 +68,8 @@ public final class LeaderSelector implements AutoCloseable {
     this.autoRequeue = b.autoRequeue;
     this.task = b.task;
     this.closeTimeout = b.client.config().callTimeout().plusSeconds(1);
-    this.candidate = new Candidate(b.client, b.name, b.id, b.ttl, b.policy, null, new Candidate.Events() {
+    // lost terms are resigned when their task has returned (never two tasks at once, nor a new leader before ours stopped)
+    this.candidate = new Candidate(b.client, b.name, b.id, b.ttl, b.policy, null, true, new Candidate.Events() {
       @Override
       public void elected(Leadership term) {
         runTerm(term);
@@ -118,7 +119,7 @@ public final class LeaderSelector implements AutoCloseable {
   private void runTerm(Leadership term) {
     synchronized (this) {
       if (closed) {
-        term.close();
+        term.resignAsync(); // not on this (callback) thread: never block it
         return;
       }
       running = term;
@@ -170,14 +171,12 @@ public final class LeaderSelector implements AutoCloseable {
       closed = true;
       w = worker;
     }
-    if (w != null) {
-      w.interrupt();
-    }
-    CompletableFuture<Void> done = candidate.close(false);
     try {
-      if (w != null) {
+      if (w != null) { // the task stops before anyone else can lead
+        w.interrupt();
         w.join(closeTimeout.toMillis());
       }
+      CompletableFuture<Void> done = candidate.close(false);
       done.get(Blocking.nanos(closeTimeout), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -16,9 +16,10 @@ import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Several locks taken all or nothing. They are always taken in one fixed order — sorted by name — so two multi-locks
- * over overlapping sets cannot deadlock, whatever order their callers list them in; on any failure, timeout or
- * interrupt, whatever was taken is released before the call returns.
+ * Several mutexes taken all or nothing. They are always taken in one fixed order — sorted by their names' bytes, which
+ * are their key prefixes — so two multi-locks over overlapping sets cannot deadlock, whatever order their callers list
+ * them in; on any failure, timeout or interrupt, whatever was taken is released before the call returns. (Mutexes
+ * only: the sides of a read-write lock share one queue, and their names do not sort like their keys.)
  *
  * <pre>{@code
  * MultiLock both = MultiLock.mutexes(session, "accounts/17", "accounts/42");
@@ -27,40 +28,40 @@ import java.util.concurrent.TimeoutException;
  */
 public final class MultiLock {
 
-  private final List<DistributedLock> ordered;
+  private final List<Mutex> ordered;
 
-  private MultiLock(List<DistributedLock> locks) {
+  private MultiLock(List<Mutex> locks) {
     if (locks.isEmpty()) {
       throw new IllegalArgumentException("locks must not be empty");
     }
     Set<String> names = new HashSet<>();
-    for (DistributedLock l : locks) {
+    for (Mutex l : locks) {
       Objects.requireNonNull(l, "lock");
       if (!names.add(l.name())) {
         throw new IllegalArgumentException("locks must have distinct names; '" + l.name() + "' is there twice");
       }
     }
-    List<DistributedLock> sorted = new ArrayList<>(locks);
-    sorted.sort(Comparator.comparing(DistributedLock::name));
+    List<Mutex> sorted = new ArrayList<>(locks);
+    sorted.sort(Comparator.comparing(m -> io.etcdrecipes.client.ByteSequence.of(m.name())));
     this.ordered = List.copyOf(sorted);
   }
 
-  /** A multi-lock over {@code locks} (distinct names). */
-  public static MultiLock of(DistributedLock... locks) {
-    return new MultiLock(Arrays.asList(locks));
+  /** A multi-lock over {@code mutexes} (distinct names). */
+  public static MultiLock of(Mutex... mutexes) {
+    return new MultiLock(Arrays.asList(mutexes));
   }
 
   /** A multi-lock over the {@link Mutex}es named {@code names} on {@code session}. */
   public static MultiLock mutexes(Session session, String... names) {
-    List<DistributedLock> locks = new ArrayList<>();
+    List<Mutex> locks = new ArrayList<>();
     for (String n : names) {
       locks.add(Mutex.create(session, n));
     }
     return new MultiLock(locks);
   }
 
-  /** The locks in the order they are taken. */
-  public List<DistributedLock> locks() {
+  /** The mutexes in the order they are taken. */
+  public List<Mutex> locks() {
     return ordered;
   }
 
@@ -70,7 +71,7 @@ public final class MultiLock {
     long deadline = System.nanoTime() + Blocking.nanos(timeout);
     List<Ownership> taken = new ArrayList<>();
     try {
-      for (DistributedLock l : ordered) {
+      for (Mutex l : ordered) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           throw new TimeoutException("took " + taken.size() + " of " + ordered.size() + " locks in " + timeout);
@@ -88,7 +89,7 @@ public final class MultiLock {
   public HeldLocks lock() throws InterruptedException {
     List<Ownership> taken = new ArrayList<>();
     try {
-      for (DistributedLock l : ordered) {
+      for (Mutex l : ordered) {
         taken.add(l.lock());
       }
       return new HeldLocks(taken);
@@ -102,7 +103,7 @@ public final class MultiLock {
   public Optional<HeldLocks> tryLock() {
     List<Ownership> taken = new ArrayList<>();
     try {
-      for (DistributedLock l : ordered) {
+      for (Mutex l : ordered) {
         Optional<Ownership> o = l.tryLock();
         if (o.isEmpty()) {
           releaseAll(taken);
@@ -125,6 +126,6 @@ public final class MultiLock {
 
   @Override
   public String toString() {
-    return "MultiLock" + ordered.stream().map(DistributedLock::name).toList();
+    return "MultiLock" + ordered.stream().map(Mutex::name).toList();
   }
 }

@@ -40,8 +40,9 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Same contract as {@link DistributedLock} ({@link #acquire(Duration)} throws {@link TimeoutException} and
  * leaves nothing behind, {@link #acquire()} is interruptible, {@link #acquireAsync()} is a future,
- * {@link #tryAcquire()} never waits); each permit is an {@link Ownership} with its fencing token (unique among
- * permits, increasing in grant order) and its {@code lost()}. Every participant must use the same number of
+ * {@link #tryAcquire()} never waits); each permit is an {@link Ownership} with its fencing token (its key's create
+ * revision: unique among permits; not in grant order, since claimants queued together may be granted in either
+ * order) and its {@code lost()}. Every participant must use the same number of
  * permits: it is not stored in etcd.
  */
 public final class Semaphore {
@@ -108,7 +109,7 @@ public final class Semaphore {
       @Override
       public List<Op> reads(Contender me) {
         GetOption older = GetOption.builder().prefix().keysOnly().sort(SortTarget.CREATE, SortOrder.ASCEND)
-            .maxCreateRevision(me.createRevision() - 1).limit(permits + 1).build();
+            .maxCreateRevision(me.createRevision() - 1).limit(permits + 1L).build();
         return List.of(Op.get(range, older), ContentionPolicy.youngestOlder(range, me));
       }
 

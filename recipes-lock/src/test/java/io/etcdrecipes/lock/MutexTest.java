@@ -239,6 +239,18 @@ class MutexTest {
   }
 
   @Test
+  void aCallerQueuedBehindAnotherOfItsSessionFailsWhenTheSessionIsLost() throws Exception {
+    EtcdClient c = client();
+    Session s = session(c);
+    Ownership held = Mutex.create(s, "mt/queued").lock(Timing.seconds(5));
+    CompletableFuture<Ownership> queued = Mutex.create(s, "mt/queued").lockAsync(); // waits locally behind `held`
+    get(client().lease().revoke(s.leaseId()));
+    assertThat(io.etcdrecipes.testkit.Futures.failure(queued)).isInstanceOf(SessionLostException.class);
+    assertThat(get(held.lost()).reason()).isEqualTo(OwnershipLostException.Reason.SESSION_LOST);
+    held.close();
+  }
+
+  @Test
   void badInputIsRejectedBeforeAnythingIsWritten() throws Exception {
     EtcdClient c = client();
     Session s = session(c);

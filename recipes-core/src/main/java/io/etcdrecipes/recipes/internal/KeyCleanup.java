@@ -76,10 +76,20 @@ public final class KeyCleanup {
         runQuietly(after);
         return;
       }
+      if (!Outcomes.mayHaveApplied(t)) { // a definite refusal (permission, ...): trying again cannot help
+        log.warn("{}: cannot be deleted ({}); its lease deletes it when the session ends", key.toStringUtf8(),
+            Blocking.unwrap(t).toString());
+        runQuietly(after);
+        return;
+      }
       log.info("{}: delete failed ({}); retrying in {} ms while the session lives", key.toStringUtf8(),
           Blocking.unwrap(t).toString(), backoffMillis);
-      SharedExecutors.timer().schedule(() -> attempt(session, key, delete, after, first,
-          Math.min(MAX_RETRY_MILLIS, backoffMillis * 2)), backoffMillis, TimeUnit.MILLISECONDS);
+      try {
+        SharedExecutors.timer().schedule(() -> attempt(session, key, delete, after, first,
+            Math.min(MAX_RETRY_MILLIS, backoffMillis * 2)), backoffMillis, TimeUnit.MILLISECONDS);
+      } catch (RuntimeException e) { // the timer refused: do not hold up whoever waits for the key to go
+        runQuietly(after);
+      }
     });
   }
 
