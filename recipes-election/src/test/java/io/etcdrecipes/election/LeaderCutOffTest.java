@@ -183,6 +183,40 @@ class LeaderCutOffTest {
   }
 
   @Test
+  void aLatchCutOffBrieflyStepsDownAndTheNextLeadsOnceItsResignGetsThrough() throws Exception {
+    String name = "cut/brief";
+    History history = new History();
+    EtcdClient direct = t.client();
+    Told a = latch(cutOffable(), name, "a", history);
+    Leadership first = get(a.elected, Timing.seconds(10));
+    Told b = latch(direct, name, "b", history);
+    await().atMost(Timing.seconds(5)).until(() -> keys(direct, name).size() == 2);
+
+    long cutAt = System.nanoTime();
+    etcd.member(0).proxy().blackhole();
+    long lostAt = get(a.lostAt, Timing.seconds(5));
+    etcd.member(0).proxy().heal(); // shorter than the TTL: the lease is still alive
+    long healedAt = System.nanoTime();
+    Leadership second = get(b.elected, Timing.seconds(10));
+    long electedAt = get(b.electedAt);
+    await().atMost(Timing.seconds(10)).until(() -> keys(direct, name).size() == 2); // a joined again
+    end(b.hold, false);
+    b.latch.close();
+    await().atMost(Timing.seconds(10)).until(() -> a.latch.hasLeadership());
+    Leadership firstAgain = a.terms.get(a.terms.size() - 1);
+    log.info("cut at 0: a told it lost at {} ms, healed at {} ms, b elected at {} ms; a joined again and led after b "
+            + "closed (tokens {}, {}, {}; a's lease {} then {})", ms(lostAt - cutAt), ms(healedAt - cutAt),
+        ms(electedAt - cutAt), first.fencingToken(), second.fencingToken(), firstAgain.fencingToken(),
+        Long.toHexString(first.ownership().session().leaseId()),
+        Long.toHexString(firstAgain.ownership().session().leaseId()));
+    assertThat(lostAt).isLessThan(electedAt);
+    assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
+    assertThat(firstAgain.fencingToken()).isGreaterThan(second.fencingToken());
+    end(a.hold, false);
+    history.holds().noOverlap().tokensIncrease();
+  }
+
+  @Test
   void aCutOffSelectorsTaskIsInterruptedAndItsWritesAreRejectedEvenIfItIgnoresTheInterrupt() throws Exception {
     String name = "cut/selector";
     ByteSequence data = ByteSequence.of("cut/selector-data");
