@@ -55,11 +55,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Leadership terms while etcd members — every other time the etcd leader — are SIGKILLed and restarted, and client
  * connections are reset in between: 5 contenders (each its own {@link EtcdClient} over the proxies of all three
- * members, its own sessions, TTL 2 s) each win 20 terms of an {@link Election}; in each term the leader appends
- * {@code who:token:begin}, {@code who:token:work} twice and {@code who:token:end} to ONE etcd key, each append a
- * read-modify-write in a transaction guarded by the term ({@link Leadership#txn}) and by the log key's mod revision,
- * and then resigns and campaigns again. A term that breaks (lost, member gone, deadline, unknown outcome) is retried;
- * every completed term must be in the log.
+ * members, its own sessions, TTL 2 s) each lead 20 terms — once as {@link Election} campaigns that resign and campaign
+ * again, once as {@link LeaderSelector}s with auto-requeue (which keep leading while the slowest finishes). In each
+ * term the leader appends {@code who:token:begin}, {@code who:token:work} twice and {@code who:token:end} to ONE etcd
+ * key, each append a read-modify-write in a transaction guarded by the term ({@link Leadership#txn}) and by the log
+ * key's mod revision. A term that breaks (lost, member gone, deadline, unknown outcome) is retried; every completed
+ * term must be in the log.
  *
  * <p>Checked afterwards: the terms as holds (from elected to resign or loss) never overlap and their tokens increase;
  * the log has no two terms interleaved ({@link GuardedLog#noInterleaving}), tokens never decrease and each term's
@@ -72,8 +73,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 class ElectionTermsUnderFaultsTest {
 
   private static final Logger log = LoggerFactory.getLogger(ElectionTermsUnderFaultsTest.class);
-  private static final String NAME = "terms/el";
-  private static final ByteSequence LOG = ByteSequence.of("terms/log");
   private static final int CONTENDERS = 5;
   private static final int ROUNDS = 20;
   private static final Duration TTL = Duration.ofSeconds(2);
@@ -90,10 +89,22 @@ class ElectionTermsUnderFaultsTest {
   }
 
   @Test
-  void fiveContendersWinTwentyTermsEachWithoutOverlapWhileMembersAndTheLeaderAreKilled() throws Exception {
+  void fiveElectionContendersWinTwentyTermsEachWithoutOverlapWhileMembersAndTheLeaderAreKilled() throws Exception {
+    run("terms/el", false);
+  }
+
+  @Test
+  void fiveSelectorsWithAutoRequeueLeadTwentyTermsEachWithoutOverlapWhileMembersAndTheLeaderAreKilled()
+      throws Exception {
+    run("terms/sel", true);
+  }
+
+  private void run(String name, boolean selectors) throws Exception {
+    ByteSequence logKey = ByteSequence.of(name + "-log");
     History history = new History();
     List<String> violations = new CopyOnWriteArrayList<>();
     Set<String> completed = ConcurrentHashMap.newKeySet();
+    Map<String, AtomicInteger> done = new ConcurrentHashMap<>();
     AtomicInteger failedTerms = new AtomicInteger();
     AtomicInteger newSessions = new AtomicInteger();
     CountDownLatch stop = new CountDownLatch(1);
@@ -104,36 +115,52 @@ class ElectionTermsUnderFaultsTest {
       List<EtcdClient> clients = new ArrayList<>();
       for (int i = 0; i < CONTENDERS; i++) {
         clients.add(t.client(String.join(",", etcd.proxiedEndpoints()), Duration.ofSeconds(2)));
+        done.put("c" + i, new AtomicInteger());
       }
+      Term term = new Term(name, logKey, history, violations, completed, done, failedTerms);
       nemesis.start();
+      List<LeaderSelector> running = new ArrayList<>();
       List<CompletableFuture<Void>> workers = new ArrayList<>();
       for (int i = 0; i < CONTENDERS; i++) {
         String me = "c" + i;
         EtcdClient c = clients.get(i);
-        workers.add(CompletableFuture.runAsync(() -> {
-          try {
-            work(me, c, history, violations, completed, failedTerms, newSessions);
-          } catch (Exception e) {
-            throw new RuntimeException(me + " failed", e);
-          }
-        }, pool));
+        if (selectors) {
+          LeaderSelector s = LeaderSelector.builder(c, name, me, l -> term.run(me, c, l)).ttl(TTL).build();
+          running.add(s);
+          s.start();
+        } else {
+          workers.add(CompletableFuture.runAsync(() -> {
+            try {
+              campaignAndResign(me, c, term, newSessions);
+            } catch (Exception e) {
+              throw new RuntimeException(me + " failed", e);
+            }
+          }, pool));
+        }
       }
       try {
         for (CompletableFuture<Void> w : workers) {
           get(w, Timing.seconds(150));
         }
+        await().atMost(Timing.seconds(150))
+            .until(() -> done.values().stream().allMatch(n -> n.get() >= ROUNDS));
       } finally {
         stop.countDown();
         nemesis.join(Timing.seconds(30).toMillis());
+        for (LeaderSelector s : running) {
+          s.close();
+        }
         for (EtcdMember m : etcd.members()) {
           if (!m.isRunning()) {
             m.start();
           }
         }
       }
-      log.info("{} terms completed in {} ms, {} failed and retried, {} sessions made; {} members killed ({} of them "
-              + "the etcd leader), {} proxy resets", completed.size(),
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), failedTerms.get(), newSessions.get(),
+      log.info("{}: {} terms completed in {} ms (per contender {}; longest wait between two terms of one "
+              + "contender {} ms), {} failed and retried, {} sessions made; {} members killed ({} of them the etcd "
+              + "leader), {} proxy resets", selectors ? "selectors" : "election", completed.size(),
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), new java.util.TreeMap<>(done),
+          longestGapMillis(history), failedTerms.get(), selectors ? "(selectors' own)" : newSessions.get(),
           nemesis.kills.get(), nemesis.leaderKills.get(), nemesis.resets.get());
       assertThat(nemesis.errors).isEmpty();
       assertThat(nemesis.kills.get()).as("members killed while the contenders ran").isGreaterThanOrEqualTo(2);
@@ -142,10 +169,14 @@ class ElectionTermsUnderFaultsTest {
       assertThat(violations).as("appends rejected although the appender's key still existed").isEmpty();
       history.holds().noOverlap().tokensIncrease();
       assertThat(history.holds().size()).isGreaterThanOrEqualTo(CONTENDERS * ROUNDS);
-      assertThat(completed).hasSize(CONTENDERS * ROUNDS);
+      if (selectors) { // they went on leading while the slowest finished
+        assertThat(completed).hasSizeGreaterThanOrEqualTo(CONTENDERS * ROUNDS);
+      } else {
+        assertThat(completed).hasSize(CONTENDERS * ROUNDS);
+      }
 
       EtcdClient c = t.client();
-      KeyValue logKv = get(c.kv().get(LOG)).first();
+      KeyValue logKv = get(c.kv().get(logKey)).first();
       List<String> entries = lines(logKv.value());
       GuardedLog.noInterleaving(GuardedLog.parse(entries));
       contiguousTerms(entries);
@@ -154,15 +185,29 @@ class ElectionTermsUnderFaultsTest {
         assertThat(inLog).as("completed term %s in the log", turn)
             .contains(turn + ":begin", turn + ":work", turn + ":end");
       }
-      int checked = eachEntryWrittenByTheLeaderOfItsRevision(c, logKv);
+      int checked = eachEntryWrittenByTheLeaderOfItsRevision(c, name, logKey, logKv);
       log.info("the log has {} entries; each was written at a revision at which its token's key led ({} checked)",
           entries.size(), checked);
       // sessions lost to the faults leave their keys until the TTL runs out
-      await().atMost(Timing.seconds(10)).until(() -> keys(c, NAME).isEmpty());
-      get(c.kv().delete(LOG));
+      await().atMost(Timing.seconds(10)).until(() -> keys(c, name).isEmpty());
+      get(c.kv().delete(logKey));
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** The longest time from the end of one contender's term to the start of its next. */
+  private static long longestGapMillis(History history) {
+    Map<String, Long> lastEnd = new HashMap<>();
+    long longest = 0;
+    for (Hold h : history.holds().list()) {
+      Long end = lastEnd.get(h.owner());
+      if (end != null) {
+        longest = Math.max(longest, h.startNanos() - end);
+      }
+      lastEnd.put(h.owner(), h.endNanos());
+    }
+    return TimeUnit.NANOSECONDS.toMillis(longest);
   }
 
   private static List<String> lines(ByteSequence value) {
@@ -186,10 +231,11 @@ class ElectionTermsUnderFaultsTest {
    * version added was written by the leader at that revision: the oldest key under the election's prefix, read at
    * the revision of the write, has the entry's token as its create revision.
    */
-  private static int eachEntryWrittenByTheLeaderOfItsRevision(EtcdClient c, KeyValue logNow) throws Exception {
+  private static int eachEntryWrittenByTheLeaderOfItsRevision(EtcdClient c, String name, ByteSequence logKey,
+                                                              KeyValue logNow) throws Exception {
     List<KeyValue> versions = new CopyOnWriteArrayList<>();
     List<Throwable> errors = new CopyOnWriteArrayList<>();
-    try (Watcher w = c.watch().watch(LOG, WatchOption.builder().revision(1).build(), new WatchListener() {
+    Watcher w = c.watch().watch(logKey, WatchOption.builder().revision(1).build(), new WatchListener() {
       @Override
       public void onNext(WatchResponse response) {
         for (WatchEvent e : response.events()) {
@@ -203,15 +249,18 @@ class ElectionTermsUnderFaultsTest {
       public void onError(EtcdException error) {
         errors.add(error);
       }
-    })) {
+    });
+    try {
       await().atMost(Timing.seconds(10)).until(() -> !errors.isEmpty()
           || (!versions.isEmpty() && versions.get(versions.size() - 1).modRevision() >= logNow.modRevision()));
+    } finally {
+      w.close();
     }
     assertThat(errors).isEmpty();
     assertThat(versions).hasSize((int) logNow.version());
     List<CompletableFuture<GetResponse>> leaders = new ArrayList<>();
     for (KeyValue v : versions) {
-      leaders.add(c.kv().get(ByteSequence.of(NAME + "/"),
+      leaders.add(c.kv().get(ByteSequence.of(name + "/"),
           GetOption.firstCreate().toBuilder().revision(v.modRevision()).build()));
     }
     int previousSize = 0;
@@ -229,15 +278,15 @@ class ElectionTermsUnderFaultsTest {
     return versions.size();
   }
 
-  private void work(String me, EtcdClient c, History history, List<String> violations, Set<String> completed,
-                    AtomicInteger failedTerms, AtomicInteger newSessions) throws Exception {
+  /** An Election contender: campaigns, leads one term, resigns, until it completed {@link #ROUNDS} terms. */
+  private static void campaignAndResign(String me, EtcdClient c, Term term, AtomicInteger newSessions)
+      throws Exception {
     long deadline = System.nanoTime() + Timing.seconds(140).toNanos();
     Session s = null;
-    int done = 0;
     try {
-      while (done < ROUNDS) {
+      while (term.done.get(me).get() < ROUNDS) {
         if (System.nanoTime() > deadline) {
-          throw new AssertionError(me + " completed only " + done + " terms in time");
+          throw new AssertionError(me + " completed only " + term.done.get(me).get() + " terms in time");
         }
         if (s == null || !s.isValid()) {
           if (s != null) {
@@ -248,36 +297,21 @@ class ElectionTermsUnderFaultsTest {
             newSessions.incrementAndGet();
           } catch (TimeoutException | EtcdException e) {
             s = null;
-            failedTerms.incrementAndGet();
+            term.failed.incrementAndGet();
             continue;
           }
         }
-        Leadership term;
+        Leadership l;
         try {
-          term = Election.create(s, NAME).campaign(me, Timing.seconds(10));
+          l = Election.create(s, term.name).campaign(me, Timing.seconds(10));
         } catch (TimeoutException | EtcdException e) {
-          failedTerms.incrementAndGet();
+          term.failed.incrementAndGet();
           continue;
         }
-        String turn = me + ":" + term.fencingToken();
-        Hold h = history.acquired(me, term.fencingToken());
-        term.lost().thenRun(() -> end(h, true)); // the instant the leader is told: later writes are its own fault
-        boolean ok = false;
         try {
-          append(c, term, turn + ":begin", violations);
-          append(c, term, turn + ":work", violations);
-          append(c, term, turn + ":work", violations);
-          append(c, term, turn + ":end", violations);
-          ok = true;
-        } catch (TermFailed | EtcdException e) {
-          failedTerms.incrementAndGet();
+          term.run(me, c, l);
         } finally {
-          end(h, false);
-          term.close(); // resigns
-        }
-        if (ok) {
-          completed.add(turn);
-          done++;
+          l.close(); // resigns
         }
       }
     } finally {
@@ -287,27 +321,53 @@ class ElectionTermsUnderFaultsTest {
     }
   }
 
-  /** Appends {@code entry} to the log: read, then write guarded by the term and the log's mod revision. */
-  private static void append(EtcdClient c, Leadership term, String entry, List<String> violations)
-      throws TermFailed, InterruptedException {
-    if (!term.isValid()) {
-      throw new TermFailed("told the term is lost");
-    }
-    GetResponse g = call(c.kv().get(LOG));
-    KeyValue current = g.first();
-    long modRevision = current == null ? 0 : current.modRevision();
-    String text = current == null ? "" : current.value().toStringUtf8();
-    TxnResponse r = call(term.txn(c.kv(), Compare.modRevision(LOG).equal(modRevision))
-        .then(Op.put(LOG, ByteSequence.of(text + entry + "\n")))
-        .orElse(Op.get(term.key()))
-        .commit());
-    if (!r.succeeded()) {
-      KeyValue mine = r.getResponse(0).first();
-      if (mine != null && mine.createRevision() == term.fencingToken()) {
-        violations.add(entry + ": the log changed (mod revision " + modRevision + " read at revision "
-            + g.header().revision() + ") while the leader's key still existed at revision " + r.header().revision());
+  /** One term's work, the same for both kinds of contender: four guarded appends; counted when all landed. */
+  private record Term(String name, ByteSequence logKey, History history, List<String> violations,
+                      Set<String> completed, Map<String, AtomicInteger> done, AtomicInteger failed) {
+
+    void run(String me, EtcdClient c, Leadership l) throws InterruptedException {
+      String turn = me + ":" + l.fencingToken();
+      Hold h = history.acquired(me, l.fencingToken());
+      l.lost().thenRun(() -> end(h, true)); // the instant the leader is told: later writes are its own fault
+      boolean ok = false;
+      try {
+        append(c, l, turn + ":begin");
+        append(c, l, turn + ":work");
+        append(c, l, turn + ":work");
+        append(c, l, turn + ":end");
+        ok = true;
+      } catch (TermFailed | EtcdException e) {
+        failed.incrementAndGet();
+      } finally {
+        end(h, false); // before the resign
       }
-      throw new TermFailed("the guarded append was rejected");
+      if (ok) {
+        completed.add(turn);
+        done.get(me).incrementAndGet();
+      }
+    }
+
+    /** Appends {@code entry} to the log: read, then write guarded by the term and the log's mod revision. */
+    private void append(EtcdClient c, Leadership term, String entry) throws TermFailed, InterruptedException {
+      if (!term.isValid()) {
+        throw new TermFailed("told the term is lost");
+      }
+      GetResponse g = call(c.kv().get(logKey));
+      KeyValue current = g.first();
+      long modRevision = current == null ? 0 : current.modRevision();
+      String text = current == null ? "" : current.value().toStringUtf8();
+      TxnResponse r = call(term.txn(c.kv(), Compare.modRevision(logKey).equal(modRevision))
+          .then(Op.put(logKey, ByteSequence.of(text + entry + "\n")))
+          .orElse(Op.get(term.key()))
+          .commit());
+      if (!r.succeeded()) {
+        KeyValue mine = r.getResponse(0).first();
+        if (mine != null && mine.createRevision() == term.fencingToken()) {
+          violations.add(entry + ": the log changed (mod revision " + modRevision + " read at revision "
+              + g.header().revision() + ") while the leader's key still existed at revision " + r.header().revision());
+        }
+        throw new TermFailed("the guarded append was rejected");
+      }
     }
   }
 
