@@ -1,9 +1,7 @@
 package io.etcdrecipes.queue;
 
 import io.etcdrecipes.client.ByteSequence;
-import io.etcdrecipes.client.CompactedException;
 import io.etcdrecipes.client.Compare;
-import io.etcdrecipes.client.EtcdException;
 import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.GetResponse;
 import io.etcdrecipes.client.KV;
@@ -12,10 +10,7 @@ import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.PutOption;
 import io.etcdrecipes.client.TxnResponse;
 import io.etcdrecipes.client.WatchEvent;
-import io.etcdrecipes.client.WatchListener;
 import io.etcdrecipes.client.WatchOption;
-import io.etcdrecipes.client.WatchResponse;
-import io.etcdrecipes.client.Watcher;
 import io.etcdrecipes.recipes.Contender;
 import io.etcdrecipes.recipes.ContentionPolicy;
 import io.etcdrecipes.recipes.Registration;
@@ -23,6 +18,7 @@ import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.SessionState;
 import io.etcdrecipes.recipes.UniqueKey;
 import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.FreshWatch;
 import io.etcdrecipes.recipes.internal.KeyCleanup;
 
 import java.time.Duration;
@@ -43,7 +39,8 @@ import java.util.function.Predicate;
  *   <li><b>Fast path.</b> One read of the first items and of the line of waiting consumers; if nobody waits in line
  *       and an item is free, take it (one more round trip).</li>
  *   <li><b>The line.</b> Otherwise join the line: a key {@code __name/consumers/<nanos>} on the session's lease. A
- *       consumer that is not first watches only the delete of the one right ahead of it. The first reads the items:
+ *       consumer that is not first watches only the delete of the one right ahead of it (every wait is a watch from
+ *       now, then a read once etcd created it: etcd serves such a watch at once). The first reads the items:
  *       it takes the oldest free one in a transaction that also deletes its line key (so the next consumer is woken
  *       by that delete, exactly when there is someone's turn to take), or, when none is free, watches for a new item
  *       (and, reliable, for a claim that ended).</li>
@@ -71,7 +68,11 @@ final class Taker<T> {
   private boolean givingUp;
   private CompletableFuture<T> late;
   private boolean keepLate;
-  private final List<Watcher> watchers = new ArrayList<>();
+  /** The current wait: its watches (from now), what it waits for, and how many are not created yet. */
+  private final List<FreshWatch> waitWatches = new ArrayList<>();
+  private Object waitSpec;
+  private Object waitToken;
+  private int waitsToCreate;
   private int round;
   private int batch = FIRST_BATCH;
   private int pollTries;
@@ -225,6 +226,11 @@ final class Taker<T> {
         fail(Blocking.unwrap(e));
         return;
       }
+      synchronized (this) {
+        if (myRound != round) {
+          return; // a newer read decides
+        }
+      }
       KeyValue mine = r.getResponse(r.responses().size() - 1).first();
       if (mine == null || mine.createRevision() != me.createRevision()) {
         fail(session.state() == SessionState.LOST ? session.lostCause()
@@ -233,79 +239,99 @@ final class Taker<T> {
                 "this consumer's place in line is gone (its session's lease expired, or it was deleted)", null));
         return;
       }
-      long from = r.header().revision() + 1;
       KeyValue ahead = r.getResponse(0).first();
-      if (ahead != null) {
-        watchUntil(myRound, ahead.key(), WatchOption.builder().revision(from).noPut().build(),
-            ev -> ev.type() == WatchEvent.Type.DELETE);
+      if (ahead != null) { // wait for the one ahead to leave the line
+        waitFor(List.of("ahead", ahead.key()), List.of(new Target(ahead.key(), WatchOption.builder().noPut().build(),
+            ev -> ev.type() == WatchEvent.Type.DELETE)));
         return;
       }
       ClaimRule.Take<T> take = first(r, 1, 2);
       if (take != null) {
+        stopWaiting();
         claim(take, me);
       } else if (needsMore(r.getResponse(1))) {
         lineRound();
-      } else {
-        waitForItem(myRound, from);
+      } else { // first in line and nothing free: a new item, or (reliable) a claim that ended
+        List<Target> targets = new ArrayList<>();
+        targets.add(new Target(layout.itemsFrom, WatchOption.builder().range(layout.itemsTo).noDelete().build(),
+            ev -> ev.kv().version() == 1));
+        ByteSequence freed = rule.freedRange();
+        if (freed != null) {
+          targets.add(new Target(freed, WatchOption.builder().prefix().noPut().build(), ev -> true));
+        }
+        waitFor("items", targets);
       }
     });
   }
 
-  /** First in line and nothing free: wake on a new item, or (reliable) on a claim that ended. */
-  private void waitForItem(int myRound, long from) {
-    watchUntil(myRound, layout.itemsFrom, WatchOption.builder().range(layout.itemsTo).revision(from).noDelete().build(),
-        ev -> ev.kv().version() == 1);
-    ByteSequence freed = rule.freedRange();
-    if (freed != null) {
-      watchUntil(myRound, freed, WatchOption.builder().prefix().revision(from).noPut().build(), ev -> true);
+  /** One watch of a wait: what to watch and which event ends the wait. */
+  private record Target(ByteSequence key, WatchOption option, Predicate<WatchEvent> wakes) {}
+
+  /**
+   * Waits with watches from now ({@link FreshWatch}): once all are created, reads again (whatever happened before
+   * them is in that read); an event ends the wait and reads again. A read that asks for the same wait keeps it.
+   */
+  private void waitFor(Object spec, List<Target> targets) {
+    Object token = new Object();
+    synchronized (this) {
+      if (stoppedLocked()) {
+        return;
+      }
+      if (spec.equals(waitSpec) && waitWatches.stream().noneMatch(FreshWatch::isOver)) {
+        return; // the read after the watches were created asks for the same thing: they cover the rest
+      }
     }
-  }
-
-  private void watchUntil(int myRound, ByteSequence key, WatchOption option, Predicate<WatchEvent> wakes) {
-    Watcher w = session.client().watch().watch(key, option, new WatchListener() {
-      @Override
-      public void onNext(WatchResponse response) {
-        for (WatchEvent ev : response.events()) {
-          if (wakes.test(ev)) {
-            woken(myRound);
-            return;
-          }
-        }
-      }
-
-      @Override
-      public void onError(EtcdException error) {
-        if (error instanceof CompactedException) {
-          woken(myRound);
-        } else {
-          fail(error);
-        }
-      }
-    });
+    stopWaiting();
+    List<FreshWatch> started = new ArrayList<>();
+    synchronized (this) {
+      waitSpec = spec;
+      waitToken = token;
+      waitsToCreate = targets.size();
+    }
+    for (Target t : targets) {
+      started.add(FreshWatch.start(session.client().watch(), spec, t.key(), t.option(), t.wakes(),
+          () -> waitCreated(token), () -> waitWoken(token), this::fail));
+    }
     boolean closeNow;
     synchronized (this) {
-      closeNow = round != myRound || stoppedLocked();
+      closeNow = waitToken != token || stoppedLocked();
       if (!closeNow) {
-        watchers.add(w);
+        waitWatches.addAll(started);
       }
     }
     if (closeNow) {
-      w.close();
+      started.forEach(FreshWatch::close);
     }
   }
 
-  private void woken(int myRound) {
-    List<Watcher> toClose;
+  private void waitCreated(Object token) {
     synchronized (this) {
-      if (round != myRound || stoppedLocked()) {
+      if (waitToken != token || stoppedLocked() || --waitsToCreate > 0) {
         return;
       }
-      round++;
-      toClose = new ArrayList<>(watchers);
-      watchers.clear();
     }
-    toClose.forEach(Watcher::close);
     lineRound();
+  }
+
+  private void waitWoken(Object token) {
+    synchronized (this) {
+      if (waitToken != token || stoppedLocked()) {
+        return;
+      }
+    }
+    stopWaiting();
+    lineRound();
+  }
+
+  private void stopWaiting() {
+    List<FreshWatch> toClose;
+    synchronized (this) {
+      toClose = new ArrayList<>(waitWatches);
+      waitWatches.clear();
+      waitSpec = null;
+      waitToken = null;
+    }
+    toClose.forEach(FreshWatch::close);
   }
 
   /** Takes an item; {@code me} (when in line) leaves the line in the same transaction. */
@@ -411,16 +437,13 @@ final class Taker<T> {
   }
 
   private void cleanup() {
-    List<Watcher> toClose;
     Registration r;
     synchronized (this) {
-      toClose = new ArrayList<>(watchers);
-      watchers.clear();
       round++;
       r = sessionListener;
       sessionListener = null;
     }
-    toClose.forEach(Watcher::close);
+    stopWaiting();
     if (r != null) {
       r.close();
     }
