@@ -37,7 +37,7 @@ public final class Bench {
   static final String[] ALL_WORKLOADS =
       {"put", "get-linearizable", "get-serializable", "txn", "watch", "lease-keepalive", "stm",
           LeasingWorkload.NAME, LockWorkload.LOCK, LockWorkload.CONTENDED, LockWorkload.HANDOFF,
-          LockWorkload.SEMAPHORE};
+          LockWorkload.SEMAPHORE, QueueWorkload.DEQUEUE, QueueWorkload.EMPTY};
   static final int KEY_BYTES = 32;
   static final int VALUE_BYTES = 256;
   static final int KEYS = 1000;
@@ -63,6 +63,10 @@ public final class Bench {
     double handoffMaxSeconds = 60;
     int semaphorePermits = 4;
     int semaphoreClaimants = 16;
+    /** Queue workloads: consumers per cell, producers keeping queue-dequeue fed, and the backlog they keep. */
+    int[] queueConsumers = {1, 4, 16};
+    int queueProducers = 2;
+    int queueBacklog = 200;
     /** Our lock sessions' loss-check interval in ms (-1: Session's default); an analysis knob, not a default. */
     long sessionLossCheckMillis = -1;
     Path out = Path.of("bench/results");
@@ -137,6 +141,8 @@ public final class Bench {
         case "--handoff-waiters" -> o.handoffWaiters =
             java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
         case "--handoffs" -> o.handoffs = Integer.parseInt(args[++i]);
+        case "--queue-consumers" -> o.queueConsumers =
+            java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
         case "--session-loss-check-ms" -> o.sessionLossCheckMillis = Long.parseLong(args[++i]);
         case "--server-pid" -> Load.serverPid = Long.parseLong(args[++i]); // etcd's CPU with --endpoints
         case "--no-chart" -> o.chart = false;
@@ -144,7 +150,7 @@ public final class Bench {
         case "--git" -> o.gitCommit = args[++i];
         default -> throw new IllegalArgumentException("unknown argument " + args[i]
             + " (use --quick, --endpoints, --out, --workloads, --clients, --seconds, --rounds, --concurrency,"
-            + " --handoff-waiters, --handoffs, --session-loss-check-ms, --no-chart)");
+            + " --handoff-waiters, --handoffs, --queue-consumers, --session-loss-check-ms, --no-chart)");
       }
     }
     List<Row> rows = run(o);
@@ -246,6 +252,10 @@ public final class Bench {
           cell++;
           return l;
         }).run());
+        compact();
+      }
+      if (QueueWorkload.any(o.workloads) && o.clients.contains(OursTarget.NAME)) {
+        rows.addAll(QueueWorkload.run(endpoints, o)); // ours only: jetcd has no queue
         compact();
       }
       return rows;

@@ -34,6 +34,7 @@ class BenchSmokeTest {
     o.handoffWaiters = new int[] {3};
     o.handoffs = 10;
     o.semaphoreClaimants = 6;
+    o.queueConsumers = new int[] {1, 2};
     List<Row> rows = Bench.run(o);
 
     for (String w : List.of("put", "get-linearizable", "get-serializable", "txn")) {
@@ -90,6 +91,14 @@ class BenchSmokeTest {
       assertThat(r.opsPerS()).isPositive();
       assertThat(r.extra().get("total_unchanged")).isEqualTo(true);
     });
+    for (String w : List.of(QueueWorkload.DEQUEUE, QueueWorkload.EMPTY)) {
+      assertThat(rows).as(w).anySatisfy(r -> {
+        assertThat(r.workload()).isEqualTo(w);
+        assertThat(r.opsPerS()).isPositive();
+        assertThat(r.extra().get("errors")).isEqualTo(0L);
+        assertThat((Double) r.extra().get("rpcs_per_item")).isPositive();
+      });
+    }
     List<String> lines = Files.readAllLines(out.resolve("latest.jsonl"));
     assertThat(lines).hasSize(rows.size());
     assertThat(lines).allSatisfy(l -> assertThat(l).startsWith("{\"workload\":\"").contains("\"client\":\"",
