@@ -242,6 +242,9 @@ final class KeepAliveStream implements AutoCloseable {
     staleToken = caller.tokens() == null ? null : caller.tokens().current();
     Metadata headers = caller.headers(LeaseGrpc.getLeaseKeepAliveMethod(), staleToken);
     c.start(new Listener(c), headers);
+    if (call != c) {
+      return; // gRPC failed the call inside start(): onClose already set the reconnect time
+    }
     c.request(Integer.MAX_VALUE);
     for (Kept k : leases.values()) {
       k.nextSendNanos = now;

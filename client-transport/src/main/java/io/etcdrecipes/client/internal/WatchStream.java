@@ -187,6 +187,9 @@ final class WatchStream {
       headers.put(Headers.HAS_LEADER, "true");
     }
     c.start(new Listener(c), headers);
+    if (call != c) {
+      return; // gRPC failed the call inside start() (a channel in fail-fast state): onClose already scheduled a retry
+    }
     c.request(Integer.MAX_VALUE);
     for (WatcherImpl w : all) {
       createLocked(w);
