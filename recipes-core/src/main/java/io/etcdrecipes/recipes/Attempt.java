@@ -55,6 +55,7 @@ public final class Attempt {
   private final Mode mode;
   private final Function<OwnerKey, CompletableFuture<?>> onKey;
   private final boolean touchAfterWait;
+  private boolean releaseWhenLost = true;
   private final CompletableFuture<Ownership> result = new CompletableFuture<>();
   /** Raised when a create's outcome is unknown, so that a late apply of it writes nothing (see {@link Fences}). */
   private final ByteSequence fence;
@@ -92,6 +93,18 @@ public final class Attempt {
   public static Attempt ownerKey(Session session, ByteSequence prefix, ByteSequence value, ContentionPolicy policy,
                                  SessionPolicy sessionPolicy, Mode mode, Function<OwnerKey, CompletableFuture<?>> onKey) {
     return begin(new Attempt(session, prefix, true, value, policy, sessionPolicy, mode, onKey, false));
+  }
+
+  /**
+   * {@link #ownerKey} for a recipe that releases a lost ownership itself once its owner stopped acting on it (see
+   * {@link Ownership#start(Session, SessionPolicy, Contender, long, Ownership.Releaser, boolean)}).
+   */
+  public static Attempt ownerKeyKeptWhenLost(Session session, ByteSequence prefix, ByteSequence value,
+                                             ContentionPolicy policy, SessionPolicy sessionPolicy, Mode mode,
+                                             Function<OwnerKey, CompletableFuture<?>> onKey) {
+    Attempt a = new Attempt(session, prefix, true, value, policy, sessionPolicy, mode, onKey, false);
+    a.releaseWhenLost = false;
+    return begin(a);
   }
 
   /**
@@ -375,7 +388,7 @@ public final class Attempt {
 
   private void own(Contender me, ResponseHeader header, LocalTurns.Turn turn) {
     Ownership o = Ownership.start(session, sessionPolicy, me, header.revision(),
-        held -> KeyCleanup.deleteGuarded(session.client().kv(), session, me, turn::release));
+        held -> KeyCleanup.deleteGuarded(session.client().kv(), session, me, turn::release), releaseWhenLost);
     if (result.complete(o)) {
       settled.complete(null);
     } else { // abandoned meanwhile

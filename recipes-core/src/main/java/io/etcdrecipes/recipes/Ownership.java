@@ -34,6 +34,11 @@ import java.util.function.Consumer;
  * }                                                        // released: the key is deleted
  * }</pre>
  *
+ * <p><b>A lost ownership lets go by itself</b> (recipes' default): once its session is connected again after the
+ * suspension that lost it, or at once when the session is lost, its key is deleted (guarded) and whatever the recipe
+ * holds for it is freed, so the others need not wait for the holder to close it; {@link #release()} then returns
+ * {@code false}. Close it anyway.
+ *
  * <p>A paused holder (GC, SIGSTOP) cannot be told anything while it is paused: after the pause its
  * {@link #isValid()} is false at once (the session checks its TTL clock when read), and the guard makes every write
  * in its name fail on the server; a resource outside etcd must check the fencing token itself. Thread-safe.
@@ -55,12 +60,14 @@ public final class Ownership implements AutoCloseable {
   private final Releaser releaser;
   private final Executor executor;
   private final CompletableFuture<OwnershipLostException> lost = new CompletableFuture<>();
+  private final boolean releaseWhenLost;
   private final Registration sessionListener;
   private CompletableFuture<Boolean> releasing; // guarded by this
 
   private Ownership(Session session, SessionPolicy policy, Contender contender, long acquiredRevision,
-                    Releaser releaser) {
+                    Releaser releaser, boolean releaseWhenLost) {
     this.session = session;
+    this.releaseWhenLost = releaseWhenLost;
     this.policy = policy;
     this.contender = contender;
     this.acquiredRevision = acquiredRevision;
@@ -76,8 +83,18 @@ public final class Ownership implements AutoCloseable {
    */
   public static Ownership start(Session session, SessionPolicy policy, Contender contender, long acquiredRevision,
                                 Releaser releaser) {
+    return start(session, policy, contender, acquiredRevision, releaser, true);
+  }
+
+  /**
+   * As above; with {@code releaseWhenLost} false, a lost ownership keeps its key until it is released explicitly (for
+   * a recipe that releases it itself once its owner stopped, as {@code LeaderLatch} does after {@code notLeader}).
+   */
+  public static Ownership start(Session session, SessionPolicy policy, Contender contender, long acquiredRevision,
+                                Releaser releaser, boolean releaseWhenLost) {
     return new Ownership(Objects.requireNonNull(session, "session"), Objects.requireNonNull(policy, "policy"),
-        Objects.requireNonNull(contender, "contender"), acquiredRevision, Objects.requireNonNull(releaser, "releaser"));
+        Objects.requireNonNull(contender, "contender"), acquiredRevision, Objects.requireNonNull(releaser, "releaser"),
+        releaseWhenLost);
   }
 
   /** The key that stands for this ownership. */
@@ -142,7 +159,11 @@ public final class Ownership implements AutoCloseable {
     return () -> closed.set(true);
   }
 
-  /** A transaction guarded by this ownership and {@code more}: it fails ({@code succeeded() == false}) once lost. */
+  /**
+   * A transaction guarded by this ownership's key and {@code more}: it fails ({@code succeeded() == false}) once the key
+   * is gone, even if it was created again. A loss this process was told of (a suspended session) does not fail it by
+   * itself while the key still exists — nobody else can own until it is gone; {@link #commit} refuses to send then.
+   */
   public Txn txn(KV kv, Compare... more) {
     return contender.guard().txn(kv, more);
   }
@@ -197,7 +218,10 @@ public final class Ownership implements AutoCloseable {
       wasHeld = !lost.isDone();
       f = releasing = new CompletableFuture<>();
     }
-    sessionListener.close();
+    Registration listening = sessionListener;
+    if (listening != null) { // null only when released from a session callback that ran before the constructor ended
+      listening.close();
+    }
     lost.cancel(false);
     CompletableFuture<Boolean> r;
     try {
@@ -232,12 +256,20 @@ public final class Ownership implements AutoCloseable {
 
   private void checkSession(SessionState state) {
     if (policy.isUsable(state)) {
+      if (releaseWhenLost && lost.isDone() && !lost.isCancelled()) {
+        releaseAsync(); // lost while suspended, connected again: let the others in (the holder was told already)
+      }
       return;
     }
     if (state == SessionState.LOST) {
       SessionLostException cause = session.lostCause();
       markLost(OwnershipLostException.Reason.SESSION_LOST, "the session is lost"
           + (cause == null ? "" : ": " + cause.getMessage()), cause);
+      // the lease takes the key; this frees what else the recipe holds for it. Not after orphan(): the keys are left
+      // for whoever resumes the lease.
+      if (releaseWhenLost && (cause == null || cause.reason() != SessionLostException.Reason.ORPHANED)) {
+        releaseAsync();
+      }
     } else {
       markLost(OwnershipLostException.Reason.SESSION_SUSPENDED,
           "the session is " + state + " and the policy is " + policy, null);

@@ -1,19 +1,15 @@
 package io.etcdrecipes.recipes;
 
 import io.etcdrecipes.client.ByteSequence;
-import io.etcdrecipes.client.CompactedException;
-import io.etcdrecipes.client.EtcdException;
 import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.KV;
 import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.client.ResponseHeader;
 import io.etcdrecipes.client.Watch;
 import io.etcdrecipes.client.WatchEvent;
-import io.etcdrecipes.client.WatchListener;
 import io.etcdrecipes.client.WatchOption;
-import io.etcdrecipes.client.WatchResponse;
-import io.etcdrecipes.client.Watcher;
 import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.FreshWatch;
 
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,17 +17,18 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Waits until every key under a prefix created at or before a revision is gone (Go's {@code waitDeletes}):
- * how a lock waiter or a candidate waits for those ahead of it.
+ * how a waiter waits for those ahead of it.
  *
  * <p>Each round reads the youngest such key ({@code maxCreateRevision(rev)}, sorted by create revision
  * descending, limit 1) and watches <em>only that key</em> until it is deleted; then it reads again, until the
  * read finds nothing. So each waiter watches one key, and one delete wakes only the waiter right behind it,
  * not the whole herd.
  *
- * <p>The watch starts at the read's header revision + 1, not at the read's revision as Go does: the read
- * already reflects that revision, and etcd serves a watch whose start revision it has already passed from its
- * "unsynced" group, caught up by a loop every 100 ms, which is what makes contended locks slow in Go and jetcd.
- * A watch that fails with compaction simply reads again. Completes with the header of the final (empty) read.
+ * <p>The watch starts from "now", and once etcd created it the round reads again: etcd serves a watch that starts at
+ * a revision it has already passed (Go's: the read's; ours used to be the read's + 1, which is passed as soon as any
+ * other write lands first) from its "unsynced" group, caught up by a loop every 100 ms — what makes contended locks
+ * slow in Go and jetcd. A watch from now is served at once; the read after it covers what happened before. While the
+ * reads name the same key, the same watch stays. Completes with the header of the final (empty) read.
  */
 public final class WaitForDelete extends Wait<ResponseHeader> {
 
@@ -42,7 +39,10 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
   private final AtomicInteger reads = new AtomicInteger();
   private final AtomicLong events = new AtomicLong();
 
-  private Round current; // guarded by this
+  // guarded by this
+  private FreshWatch waiting;
+  private ByteSequence waitingFor;
+  private boolean created;
 
   private WaitForDelete(KV kv, Watch watch, ByteSequence prefix, long maxCreateRevision) {
     this.kv = Objects.requireNonNull(kv, "kv");
@@ -69,17 +69,22 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
 
   /** The key watched right now, or {@code null} (reading, or done). */
   public synchronized ByteSequence watching() {
-    return current == null ? null : current.key;
+    return waitingFor;
   }
 
-  /** How many reads this wait made (one per predecessor plus the final one); for tests. */
+  /** How many reads this wait made; for tests. */
   int reads() {
     return reads.get();
   }
 
-  /** How many watch events this wait received in all; for tests. */
+  /** How many watch events woke this wait; for tests. */
   long eventsReceived() {
     return events.get();
+  }
+
+  /** Whether the current watch is in place on the server; for tests. */
+  synchronized boolean watchCreated() {
+    return waiting != null && created;
   }
 
   private void round() {
@@ -95,110 +100,71 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
       KeyValue youngest = r.first();
       if (youngest == null) {
         complete(r.header());
-      } else {
-        watch(youngest.key(), r.header().revision() + 1);
+        return;
+      }
+      ByteSequence key = youngest.key();
+      synchronized (this) {
+        if (isDone() || (waiting != null && !waiting.isOver() && key.equals(waitingFor))) {
+          return; // the read after the watch was created names the same key: the watch covers the rest
+        }
+      }
+      stopWaiting();
+      FreshWatch[] self = new FreshWatch[1];
+      FreshWatch fw = FreshWatch.start(watch, key, key, WatchOption.builder().noPut().build(),
+          e -> e.type() == WatchEvent.Type.DELETE,
+          () -> created(self[0]), () -> woken(self[0]), this::fail);
+      self[0] = fw;
+      boolean closeNow;
+      synchronized (this) {
+        closeNow = isDone();
+        if (!closeNow) {
+          waiting = fw;
+          waitingFor = key;
+          created = false;
+        }
+      }
+      if (closeNow) {
+        fw.close();
       }
     });
   }
 
-  private void watch(ByteSequence key, long fromRevision) {
-    Round round = new Round(key);
+  private void created(FreshWatch fw) {
     synchronized (this) {
-      if (isDone()) {
+      if (waiting != fw) {
         return;
       }
-      current = round;
+      created = true;
     }
-    Watcher w = watch.watch(key, WatchOption.builder().revision(fromRevision).noPut().build(),
-        new WatchListener() {
-          @Override
-          public void onNext(WatchResponse response) {
-            for (WatchEvent e : response.events()) {
-              events.incrementAndGet();
-              if (e.type() == WatchEvent.Type.DELETE) {
-                round.finish(false, null);
-              }
-            }
-          }
-
-          @Override
-          public void onError(EtcdException error) {
-            // after compaction the key may be gone in the history we cannot see: read again
-            round.finish(!(error instanceof CompactedException), error);
-          }
-        });
-    round.attach(w);
+    round();
   }
 
-  /** One predecessor being watched. */
-  private final class Round {
-    final ByteSequence key;
-    Watcher watcher; // guarded by WaitForDelete.this
-    boolean finished; // guarded by WaitForDelete.this
-
-    Round(ByteSequence key) {
-      this.key = key;
-    }
-
-    void attach(Watcher w) {
-      boolean closeNow;
-      synchronized (WaitForDelete.this) {
-        closeNow = finished || isDone();
-        if (!closeNow) {
-          watcher = w;
-        }
-      }
-      if (closeNow) {
-        w.close();
+  private void woken(FreshWatch fw) {
+    synchronized (this) {
+      if (waiting != fw) {
+        return;
       }
     }
+    events.incrementAndGet();
+    stopWaiting();
+    round();
+  }
 
-    void finish(boolean failed, EtcdException error) {
-      Watcher w;
-      synchronized (WaitForDelete.this) {
-        if (finished) {
-          return;
-        }
-        finished = true;
-        w = watcher;
-        watcher = null;
-        if (current == this) {
-          current = null;
-        }
-      }
-      if (w != null) {
-        w.close();
-      }
-      if (failed) {
-        fail(error);
-      } else {
-        round();
-      }
+  private void stopWaiting() {
+    FreshWatch fw;
+    synchronized (this) {
+      fw = waiting;
+      waiting = null;
+      waitingFor = null;
+      created = false;
+    }
+    if (fw != null) {
+      fw.close();
     }
   }
 
   @Override
   protected void release() {
-    Round r;
-    synchronized (this) {
-      r = current;
-      current = null;
-    }
-    if (r != null) {
-      Watcher w;
-      synchronized (this) {
-        r.finished = true;
-        w = r.watcher;
-        r.watcher = null;
-      }
-      if (w != null) {
-        w.close();
-      }
-    }
-  }
-
-  /** The watcher of the current round, for tests. */
-  synchronized Watcher watcher() {
-    return current == null ? null : current.watcher;
+    stopWaiting();
   }
 }

@@ -103,7 +103,7 @@ final class Candidate {
     Election election = Election.create(session, name, policy);
     CompletableFuture<Leadership> c;
     try {
-      c = election.campaignAsync(id);
+      c = election.campaignAsync(id, false);
     } catch (RuntimeException e) { // the session was lost in between
       retryLater(e);
       return;

@@ -117,8 +117,15 @@ public final class Election {
 
   /** The campaign as a future; cancelling it gives the campaign up (our key deleted). */
   public CompletableFuture<Leadership> campaignAsync(ByteSequence value) {
+    return campaignAsync(value, true);
+  }
+
+  /** For {@link Candidate}: its lost terms keep their keys until it resigns them, after its owner stopped. */
+  CompletableFuture<Leadership> campaignAsync(ByteSequence value, boolean releaseWhenLost) {
     checkValue(value);
-    Attempt a = attempt(value);
+    Attempt a = releaseWhenLost ? attempt(value)
+        : Attempt.ownerKeyKeptWhenLost(session, prefix, value, queue, policy, Attempt.Mode.WAIT,
+            existing -> proclaimIfOther(existing, value));
     CompletableFuture<Leadership> f = new CompletableFuture<>();
     a.result().whenComplete((o, e) -> {
       if (e != null) {
