@@ -47,6 +47,8 @@ public final class Contention extends Wait<ResponseHeader> {
   private final SessionPolicy sessionPolicy;
   private Registration sessionListener; // guarded by this
   private FreshWatch waiting; // guarded by this
+  private Object waitToken; // guarded by this: the current wait (set before its watch starts)
+  private Turn waitSpec; // guarded by this: what the current wait waits for
   private int round; // guarded by this: only the newest read decides
   private int reads; // guarded by this
   private boolean waitingForSession; // guarded by this
@@ -203,15 +205,22 @@ public final class Contention extends Wait<ResponseHeader> {
       complete(r.header());
       return;
     }
+    Object token = new Object();
     synchronized (this) {
-      if (waiting != null && !waiting.isOver() && waiting.spec().equals(turn)) {
+      if (waitToken != null && waitSpec.equals(turn) && (waiting == null || !waiting.isOver())) {
         return; // the read after the watch was created asks for the same thing: the watch covers the rest
       }
     }
     stopWaiting();
-    FreshWatch[] self = new FreshWatch[1];
-    Runnable confirm = () -> confirm(self[0]);
-    Runnable wake = () -> woken(self[0]);
+    synchronized (this) { // published before the watch starts: its callbacks may run before start() returns
+      if (isDone()) {
+        return;
+      }
+      waitToken = token;
+      waitSpec = turn;
+    }
+    Runnable confirm = () -> confirm(token);
+    Runnable wake = () -> woken(token);
     FreshWatch fw;
     if (turn instanceof Turn.AwaitDelete d) {
       fw = FreshWatch.start(watch, turn, d.key(), WatchOption.builder().noPut().build(),
@@ -224,10 +233,9 @@ public final class Contention extends Wait<ResponseHeader> {
           e -> e.type() == WatchEvent.Type.DELETE
               && (e.prevKv() == null || e.prevKv().createRevision() < me.createRevision()), confirm, wake, this::fail);
     }
-    self[0] = fw;
     boolean closeNow;
     synchronized (this) {
-      closeNow = isDone();
+      closeNow = waitToken != token || isDone(); // woken, replaced or ended meanwhile
       if (!closeNow) {
         waiting = fw;
       }
@@ -238,23 +246,29 @@ public final class Contention extends Wait<ResponseHeader> {
   }
 
   /** The watch is in place: read again (what happened before it is in the read, what happens after, in the watch). */
-  private void confirm(FreshWatch fw) {
+  private void confirm(Object token) {
     synchronized (this) {
-      if (waiting != fw || isDone()) {
+      if (waitToken != token || isDone()) {
         return;
       }
     }
     nextRound();
   }
 
-  private void woken(FreshWatch fw) {
+  private void woken(Object token) {
+    FreshWatch fw;
     synchronized (this) {
-      if (waiting != fw || isDone()) {
+      if (waitToken != token || isDone()) {
         return;
       }
+      fw = waiting; // null if start() has not returned yet: it closes the watch itself then
       waiting = null;
+      waitToken = null;
+      waitSpec = null;
     }
-    fw.close();
+    if (fw != null) {
+      fw.close();
+    }
     nextRound();
   }
 
@@ -263,6 +277,8 @@ public final class Contention extends Wait<ResponseHeader> {
     synchronized (this) {
       fw = waiting;
       waiting = null;
+      waitToken = null;
+      waitSpec = null;
     }
     if (fw != null) {
       fw.close();
@@ -276,6 +292,8 @@ public final class Contention extends Wait<ResponseHeader> {
     synchronized (this) {
       fw = waiting;
       waiting = null;
+      waitToken = null;
+      waitSpec = null;
       r = sessionListener;
       sessionListener = null;
       round++;

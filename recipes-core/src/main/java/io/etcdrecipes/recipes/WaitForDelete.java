@@ -40,7 +40,8 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
   private final AtomicLong events = new AtomicLong();
 
   // guarded by this
-  private FreshWatch waiting;
+  private FreshWatch waiting; // null until start() returned
+  private Object waitToken; // the current wait, set before its watch starts
   private ByteSequence waitingFor;
   private boolean created;
 
@@ -84,7 +85,7 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
 
   /** Whether the current watch is in place on the server; for tests. */
   synchronized boolean watchCreated() {
-    return waiting != null && created;
+    return waitToken != null && created;
   }
 
   private void round() {
@@ -104,23 +105,27 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
       }
       ByteSequence key = youngest.key();
       synchronized (this) {
-        if (isDone() || (waiting != null && !waiting.isOver() && key.equals(waitingFor))) {
+        if (isDone() || (waitToken != null && key.equals(waitingFor) && (waiting == null || !waiting.isOver()))) {
           return; // the read after the watch was created names the same key: the watch covers the rest
         }
       }
       stopWaiting();
-      FreshWatch[] self = new FreshWatch[1];
+      Object token = new Object();
+      synchronized (this) { // published before the watch starts: its callbacks may run before start() returns
+        if (isDone()) {
+          return;
+        }
+        waitToken = token;
+        waitingFor = key;
+        created = false;
+      }
       FreshWatch fw = FreshWatch.start(watch, key, key, WatchOption.builder().noPut().build(),
-          e -> e.type() == WatchEvent.Type.DELETE,
-          () -> created(self[0]), () -> woken(self[0]), this::fail);
-      self[0] = fw;
+          e -> e.type() == WatchEvent.Type.DELETE, () -> created(token), () -> woken(token), this::fail);
       boolean closeNow;
       synchronized (this) {
-        closeNow = isDone();
+        closeNow = waitToken != token || isDone(); // woken, replaced or ended meanwhile
         if (!closeNow) {
           waiting = fw;
-          waitingFor = key;
-          created = false;
         }
       }
       if (closeNow) {
@@ -129,9 +134,9 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
     });
   }
 
-  private void created(FreshWatch fw) {
+  private void created(Object token) {
     synchronized (this) {
-      if (waiting != fw) {
+      if (waitToken != token) {
         return;
       }
       created = true;
@@ -139,9 +144,9 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
     round();
   }
 
-  private void woken(FreshWatch fw) {
+  private void woken(Object token) {
     synchronized (this) {
-      if (waiting != fw) {
+      if (waitToken != token) {
         return;
       }
     }
@@ -155,6 +160,7 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
     synchronized (this) {
       fw = waiting;
       waiting = null;
+      waitToken = null;
       waitingFor = null;
       created = false;
     }

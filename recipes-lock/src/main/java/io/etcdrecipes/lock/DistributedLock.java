@@ -36,8 +36,9 @@ public interface DistributedLock {
   /**
    * This lock with {@link Lock}'s thread semantics: reentrant for the holding thread (a hold count, as
    * {@code ReentrantLock}), unlocked by that thread only ({@link IllegalMonitorStateException} otherwise);
-   * {@code newCondition} is not supported. It hides the {@link Ownership}: use the handle API where writes must be
-   * fenced or a loss noticed.
+   * {@code newCondition} is not supported. A nested {@code lock}/{@code tryLock} of a thread whose hold was lost throws
+   * {@link io.etcdrecipes.recipes.OwnershipLostException} (the lost hold may be someone else's lock by now). It hides
+   * the {@link Ownership}: use the handle API where writes must be fenced or a loss noticed.
    */
   default Lock asLock() {
     return new ThreadLock(this);

@@ -15,7 +15,8 @@ import java.util.concurrent.locks.Lock;
  * {@link DistributedLock#asLock()}: {@link Lock}'s thread semantics over a distributed lock. Each thread has its own
  * hold (an {@link Ownership} and a count): the first {@code lock} of a thread acquires, its last {@code unlock}
  * releases, and only the holding thread may unlock. Whether two threads may hold at once is the lock's business (a
- * mutex excludes them, readers of a read-write lock share).
+ * mutex excludes them, readers of a read-write lock share). A nested acquire of a hold that was lost throws
+ * {@link io.etcdrecipes.recipes.OwnershipLostException} rather than pretend to hold.
  */
 final class ThreadLock implements Lock {
 
@@ -36,13 +37,19 @@ final class ThreadLock implements Lock {
     this.lock = lock;
   }
 
+  /**
+   * Counts a nested acquire of a thread that holds already. A hold that was lost is not entered again: its key may be
+   * gone (a lost ownership lets go by itself) and someone else may hold the lock now, so the nested acquire throws
+   * {@link io.etcdrecipes.recipes.OwnershipLostException}; the count stays, the outer {@code unlock} still ends it.
+   */
   private boolean reenter() {
     Hold h = holds.get(Thread.currentThread());
-    if (h != null) {
-      h.count++;
-      return true;
+    if (h == null) {
+      return false;
     }
-    return false;
+    h.ownership.checkValid();
+    h.count++;
+    return true;
   }
 
   private void acquired(Ownership o) {

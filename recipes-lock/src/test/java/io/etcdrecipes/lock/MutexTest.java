@@ -14,6 +14,7 @@ import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.OwnershipLostException;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.SessionLostException;
+import io.etcdrecipes.recipes.SessionState;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.History;
 import io.etcdrecipes.testkit.Timing;
@@ -218,6 +219,24 @@ class MutexTest {
     lock.unlock();
     assertThat(keys(c, "mt/lock")).isEmpty();
     assertThatThrownBy(lock::newCondition).isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  @Test
+  void aNestedLockOfALostHoldThrowsRatherThanPretendToHold() throws Exception {
+    EtcdClient c = client();
+    EtcdClient other = client();
+    Session s = session(c);
+    Lock lock = Mutex.create(s, "mt/lost-nested").asLock();
+    lock.lock();
+    get(other.lease().revoke(s.leaseId()));
+    await().atMost(Timing.seconds(10)).until(() -> s.state() == SessionState.LOST);
+    try (Ownership theirs = Mutex.create(session(other), "mt/lost-nested").lock(Timing.seconds(5))) {
+      assertThatThrownBy(lock::lock).isInstanceOf(OwnershipLostException.class);
+      assertThatThrownBy(lock::tryLock).isInstanceOf(OwnershipLostException.class);
+      lock.unlock(); // ends the lost hold without touching theirs
+      assertThat(theirs.isValid()).isTrue();
+      assertThat(keys(c, "mt/lost-nested")).containsExactly(theirs.key().toStringUtf8());
+    }
   }
 
   @Test
