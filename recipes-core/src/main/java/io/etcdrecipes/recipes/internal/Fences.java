@@ -2,7 +2,9 @@ package io.etcdrecipes.recipes.internal;
 
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.Compare;
+import io.etcdrecipes.client.GetResponse;
 import io.etcdrecipes.client.KV;
+import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.PutOption;
 import io.etcdrecipes.recipes.Session;
 import org.slf4j.Logger;
@@ -12,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Fences against a create that is applied late. A recipe's create transaction carries the compare "this attempt's
@@ -42,19 +45,43 @@ public final class Fences {
   /** Raises the fence; retried while the session is not lost. Completes once raised (or the session is lost). */
   public static CompletableFuture<Void> raise(KV kv, Session session, ByteSequence fence) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    attempt(kv, session, fence, done, 100);
+    attempt(session, fence, () -> kv.put(fence, ByteSequence.EMPTY, PutOption.lease(session.leaseId()))
+        .thenApply(r -> (Void) null), done, 100);
     return done;
   }
 
-  private static void attempt(KV kv, Session session, ByteSequence fence, CompletableFuture<Void> done, long backoff) {
-    kv.put(fence, ByteSequence.EMPTY, PutOption.lease(session.leaseId())).whenComplete((r, t) -> {
-      if (t == null || session.state() == io.etcdrecipes.recipes.SessionState.LOST) {
+  /**
+   * Raises the fence and reads {@code read} in the same transaction (retried as {@link #raise}): the read sees the
+   * state once no fenced create can apply any more, at a revision where the session's lease was alive (a put on an
+   * expired lease fails). Completes with the read's response, or with null once the session is lost.
+   */
+  public static CompletableFuture<GetResponse> raiseAndRead(KV kv, Session session, ByteSequence fence, Op read) {
+    CompletableFuture<GetResponse> done = new CompletableFuture<>();
+    attempt(session, fence, () -> kv.txn().then(Op.put(fence, ByteSequence.EMPTY, PutOption.lease(session.leaseId())),
+        read).commit().thenApply(r -> r.getResponse(1)), done, 100);
+    return done;
+  }
+
+  private static <T> void attempt(Session session, ByteSequence fence, Supplier<CompletableFuture<T>> request,
+                                  CompletableFuture<? super T> done, long backoff) {
+    CompletableFuture<T> f;
+    try {
+      f = request.get();
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete((r, t) -> {
+      if (t == null) {
+        done.complete(r);
+        return;
+      }
+      if (session.state() == io.etcdrecipes.recipes.SessionState.LOST) {
         done.complete(null);
         return;
       }
       log.debug("{}: fence not raised yet ({}); again in {} ms", fence.toStringUtf8(), t.toString(), backoff);
       try {
-        SharedExecutors.timer().schedule(() -> attempt(kv, session, fence, done, Math.min(2_000, backoff * 2)),
+        SharedExecutors.timer().schedule(() -> attempt(session, fence, request, done, Math.min(2_000, backoff * 2)),
             backoff, TimeUnit.MILLISECONDS);
       } catch (RuntimeException e) {
         done.complete(null);

@@ -44,6 +44,16 @@ public final class KeyCleanup {
         .then(Op.delete(key)).commit().thenApply(r -> r.succeeded()), after);
   }
 
+  /**
+   * After a create guarded by {@code fence} ({@link Fences#notRaised}) ended with an unknown outcome: raises the fence
+   * first (a create still in flight then writes nothing when it lands), then deletes {@code key} if it is on the
+   * session's lease.
+   */
+  public static CompletableFuture<Boolean> deleteAfterFence(KV kv, Session session, ByteSequence fence,
+                                                           ByteSequence key, Runnable after) {
+    return Fences.raise(kv, session, fence).thenCompose(v -> deleteIfOnLease(kv, session, key, after));
+  }
+
   /** Deletes {@code key} whatever its revision (the caller knows nobody else uses it). */
   public static CompletableFuture<Boolean> deleteAny(KV kv, Session session, ByteSequence key, Runnable after) {
     return run(session, key, () -> kv.delete(key).thenApply(r -> r.deleted() > 0), after);
