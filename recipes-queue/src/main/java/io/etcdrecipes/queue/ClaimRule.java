@@ -34,8 +34,9 @@ interface ClaimRule<T> {
   CompletableFuture<Void> undo(T taken);
 
   /**
-   * One taking transaction: its compares and operations, and what the caller gets from its response ({@code null}:
-   * nothing for the caller, e.g. the item was moved to the dead letters; the consumer goes on).
+   * One taking transaction: its compares and operations, what the caller gets from its response ({@code null}:
+   * nothing for the caller, e.g. the item was moved to the dead letters; the consumer goes on), and the key it
+   * writes on the consumer's lease ({@code null}: none), deleted when the transaction's outcome is unknown.
    */
-  record Take<T>(List<Compare> when, List<Op> then, Function<TxnResponse, T> result) {}
+  record Take<T>(List<Compare> when, List<Op> then, Function<TxnResponse, T> result, ByteSequence leasedKey) {}
 }

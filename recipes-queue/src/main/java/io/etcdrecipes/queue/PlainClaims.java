@@ -38,7 +38,7 @@ final class PlainClaims implements ClaimRule<QueueItem> {
     KeyValue kv0 = items.get(0);
     QueueItem item = QueueItem.of(layout.prefix.size(), kv0.key(), kv0.value());
     return new Take<>(List.of(Compare.modRevision(kv0.key()).equal(kv0.modRevision())),
-        List.of(Op.delete(kv0.key())), r -> item);
+        List.of(Op.delete(kv0.key())), r -> item, null);
   }
 
   @Override

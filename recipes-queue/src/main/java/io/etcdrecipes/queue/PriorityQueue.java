@@ -5,7 +5,6 @@ import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.SequentialKey;
-import io.etcdrecipes.recipes.internal.Blocking;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -69,20 +68,19 @@ public final class PriorityQueue {
 
   /** Takes the first item (lowest priority number, oldest), waiting at most {@code timeout}; see {@link Queue#dequeue(Duration)}. */
   public QueueItem dequeue(Duration timeout) throws InterruptedException, TimeoutException {
-    Blocking.checkTimeout(timeout, "timeout");
-    return Taker.start(layout, session, claims, true).await(timeout, session.client().config().callTimeout());
+    return Takes.dequeue(layout, session, claims, timeout);
   }
 
   public QueueItem dequeue() throws InterruptedException {
-    return Taker.start(layout, session, claims, true).await(session.client().config().callTimeout());
+    return Takes.dequeue(layout, session, claims);
   }
 
   public CompletableFuture<QueueItem> dequeueAsync() {
-    return Taker.start(layout, session, claims, true).asFuture();
+    return Takes.dequeueAsync(layout, session, claims);
   }
 
   public Optional<QueueItem> poll() throws InterruptedException {
-    return Optional.ofNullable(Taker.start(layout, session, claims, false).await(session.client().config().callTimeout()));
+    return Takes.poll(layout, session, claims);
   }
 
   public Optional<QueueItem> peek() throws InterruptedException {

@@ -5,7 +5,6 @@ import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.SequentialKey;
-import io.etcdrecipes.recipes.internal.Blocking;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -14,10 +13,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A distributed FIFO queue in the layout of Go's {@code recipe.Queue}: items are keys {@code name/%016d} (sequence
- * numbers allocated with Go's {@code __name} bookkeeping key), so Go producers and consumers and ours share a queue.
- * Taking an item deletes it (guarded by its mod revision): <b>at most once</b>, as in Go. For at least once, see
- * {@link ReliableQueue}.
+ * A distributed FIFO queue in the layouts of Go's {@code recipe} package: items are keys {@code name/%016d} (sequence
+ * numbers allocated with Go's {@code __name} bookkeeping key, Go's {@code newSequentialKV}); Go's {@code Queue} writes
+ * {@code name/<unix nanos>}, which ours takes too, so Go producers and consumers and ours share a queue. Taking an item
+ * deletes it (guarded by its mod revision). A take from the line of waiting consumers whose answer was lost is
+ * recovered (the take is fenced, then the consumer's line key read: gone means taken); one on the fast path (nobody
+ * waiting) may lose its item: <b>at most once</b> there, as in Go. For at least once, see {@link ReliableQueue}.
  *
  * <pre>{@code
  * Queue jobs = Queue.create(session, "jobs/resize");
@@ -73,23 +74,22 @@ public final class Queue {
    * this consumer left the line; an item whose take was already in flight at the deadline is still returned.
    */
   public QueueItem dequeue(Duration timeout) throws InterruptedException, TimeoutException {
-    Blocking.checkTimeout(timeout, "timeout");
-    return taker(true).await(timeout, session.client().config().callTimeout());
+    return Takes.dequeue(layout, session, claims, timeout);
   }
 
   /** Takes the oldest item, waiting until there is one or the thread is interrupted (nothing taken then). */
   public QueueItem dequeue() throws InterruptedException {
-    return taker(true).await(session.client().config().callTimeout());
+    return Takes.dequeue(layout, session, claims);
   }
 
   /** The oldest item as a future; cancelling it gives up (an item taken meanwhile is put back). */
   public CompletableFuture<QueueItem> dequeueAsync() {
-    return taker(true).asFuture();
+    return Takes.dequeueAsync(layout, session, claims);
   }
 
   /** Takes the oldest item if there is one now; never waits for one. */
   public Optional<QueueItem> poll() throws InterruptedException {
-    return Optional.ofNullable(taker(false).await(session.client().config().callTimeout()));
+    return Takes.poll(layout, session, claims);
   }
 
   /** The oldest item, not taken (a linearizable read). */
@@ -105,10 +105,6 @@ public final class Queue {
   /** How many items are in the queue now. */
   public long size() throws InterruptedException {
     return Queues.size(session, layout);
-  }
-
-  private Taker<QueueItem> taker(boolean waits) {
-    return Taker.start(layout, session, claims, waits);
   }
 
   @Override

@@ -5,8 +5,9 @@ import io.etcdrecipes.recipes.internal.Names;
 
 /**
  * Where a queue named {@code name} keeps its keys. The items are Go's: {@code name/%016d} (FIFO) or
- * {@code name/%05d/%016d} (priority), allocated with Go's {@code __name} (or {@code __name/%05d}) bookkeeping key, so
- * Go's {@code recipe.Queue} and ours read each other's items. Everything else of ours lives under {@code __name/}
+ * {@code name/%05d/%016d} (priority), allocated with Go's {@code __name} (or {@code __name/%05d}) bookkeeping key
+ * ({@code newSequentialKV}); Go's {@code Queue} writes {@code name/<unix nanos>}, in the same range, so Go's queues and
+ * ours read each other's items. Everything else of ours lives under {@code __name/}
  * (outside {@code name}, which Go's consumers read): the line of waiting consumers {@code __name/consumers/<nanos>},
  * and in reliable mode the claims {@code __name/claims/<item suffix>} and delivery counts
  * {@code __name/deliveries/<item suffix>}.

@@ -13,22 +13,20 @@ import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchOption;
 import io.etcdrecipes.recipes.Contender;
 import io.etcdrecipes.recipes.ContentionPolicy;
+import io.etcdrecipes.recipes.OwnershipLostException;
 import io.etcdrecipes.recipes.Registration;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.recipes.SessionLostException;
 import io.etcdrecipes.recipes.SessionState;
 import io.etcdrecipes.recipes.UniqueKey;
 import io.etcdrecipes.recipes.internal.Blocking;
-import io.etcdrecipes.recipes.internal.FreshWatch;
+import io.etcdrecipes.recipes.internal.Fences;
 import io.etcdrecipes.recipes.internal.KeyCleanup;
+import io.etcdrecipes.recipes.internal.Outcomes;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.function.Predicate;
 
 /**
  * One dequeue, from start to an item or to giving up with nothing taken. The oldest free item is always the one
@@ -39,15 +37,17 @@ import java.util.function.Predicate;
  *   <li><b>Fast path.</b> One read of the first items and of the line of waiting consumers; if nobody waits in line
  *       and an item is free, take it (one more round trip).</li>
  *   <li><b>The line.</b> Otherwise join the line: a key {@code __name/consumers/<nanos>} on the session's lease. A
- *       consumer that is not first watches only the delete of the one right ahead of it (every wait is a watch from
- *       now, then a read once etcd created it: etcd serves such a watch at once). The first reads the items:
- *       it takes the oldest free one in a transaction that also deletes its line key (so the next consumer is woken
- *       by that delete, exactly when there is someone's turn to take), or, when none is free, watches for a new item
- *       (and, reliable, for a claim that ended).</li>
+ *       consumer that is not first watches only the delete of the one right ahead of it ({@link TakerWait}). The first
+ *       reads the items: it takes the oldest free one in a transaction that also deletes its line key (so the next
+ *       consumer is woken by that delete, exactly when there is someone's turn to take), or, when none is free,
+ *       watches for a new item (and, reliable, for a claim that ended).</li>
  * </ol>
  *
- * Giving up (timeout, interrupt, cancel) leaves the line; a take that was in flight is waited for: its item is
- * handed over late when the caller still wants it, else given back.
+ * <p>Rounds (a read and what it decides) never overlap a take: a take is decided under the lock only by the newest
+ * round, and no round starts while a take is in flight; the take's answer decides what comes next. An item won is
+ * never dropped: when the caller gave up or the take failed meanwhile, it is handed over late (a deadline that passed
+ * during the take) or given back. Creates with an unknown outcome (a line key, a reliable claim) are fenced
+ * ({@link Fences}) before they are deleted, so one applied late cannot leave a key behind.
  */
 final class Taker<T> {
 
@@ -60,21 +60,19 @@ final class Taker<T> {
   private final KV kv;
   private final CompletableFuture<T> result = new CompletableFuture<>();
   private final boolean waits;
+  private final ByteSequence fence;
+  private final TakerWait wait;
 
   // guarded by this
   private Contender line;
   private boolean joining;
-  private boolean claiming;
+  private boolean claiming; // a take in flight, or its item being handed over
   private boolean givingUp;
   private CompletableFuture<T> late;
   private boolean keepLate;
-  /** The current wait: its watches (from now), what it waits for, and how many are not created yet. */
-  private final List<FreshWatch> waitWatches = new ArrayList<>();
-  private Object waitSpec;
-  private Object waitToken;
-  private int waitsToCreate;
   private int round;
   private int batch = FIRST_BATCH;
+  private ByteSequence itemsStart; // where the items are read from: past 4096 claimed ones, page on
   private int pollTries;
   private Registration sessionListener;
 
@@ -85,10 +83,13 @@ final class Taker<T> {
     this.rule = rule;
     this.kv = session.client().kv();
     this.waits = waits;
+    this.fence = Fences.newFence(session);
+    this.itemsStart = layout.itemsFrom;
+    this.wait = new TakerWait(session.client().watch(), this::waitEnded, this::fail);
   }
 
   static <T> Taker<T> start(QueueLayout layout, Session session, ClaimRule<T> rule, boolean waits) {
-    io.etcdrecipes.recipes.SessionLostException lost = session.lostCause();
+    SessionLostException lost = session.lostCause();
     if (lost != null) {
       throw lost;
     }
@@ -112,12 +113,8 @@ final class Taker<T> {
 
   // ------------------------------------------------------------------------------------------------ the steps
 
-  private Op itemsRead() {
-    int limit;
-    synchronized (this) {
-      limit = batch;
-    }
-    return Op.get(layout.itemsFrom, GetOption.builder().range(layout.itemsTo).limit(limit).build());
+  private synchronized Op itemsRead() {
+    return Op.get(itemsStart, GetOption.builder().range(layout.itemsTo).limit(batch).build());
   }
 
   private void fastPath() {
@@ -137,7 +134,7 @@ final class Taker<T> {
       // a consumer that would wait goes behind those already waiting; a poll takes what is free now
       ClaimRule.Take<T> take = lineBusy && waits ? null : first(r, 0, 2);
       if (take != null) {
-        claim(take, null);
+        claim(take, null, -1);
       } else if ((!lineBusy || !waits) && needsMore(r.getResponse(0))) {
         fastPath();
       } else if (!waits) {
@@ -157,24 +154,31 @@ final class Taker<T> {
     return rule.first(r.getResponse(itemsAt).kvs(), extras);
   }
 
-  /** Every item read was taken already (claimed) but there are more: read a bigger batch next time. */
+  /**
+   * Every item read was taken already (claimed) but there are more: read a bigger batch next time, and past
+   * {@link #MAX_BATCH} the next page.
+   */
   private synchronized boolean needsMore(GetResponse items) {
-    if (items.more() && batch < MAX_BATCH) {
-      batch *= 2;
-      return true;
+    if (!items.more() || items.kvs().isEmpty()) {
+      return false;
     }
-    return false;
+    if (batch < MAX_BATCH) {
+      batch *= 2;
+    } else {
+      itemsStart = items.kvs().get(items.kvs().size() - 1).key().concat(ByteSequence.of(new byte[] {0}));
+    }
+    return true;
   }
 
   private void join() {
     synchronized (this) {
-      if (givingUp || result.isDone()) {
+      if (stoppedLocked()) {
         return;
       }
       joining = true;
     }
     ByteSequence key = UniqueKey.next(layout.consumers.substring(0, layout.consumers.size() - 1));
-    kv.txn().when(Compare.version(key).equal(0))
+    kv.txn().when(Compare.version(key).equal(0), Fences.notRaised(fence))
         .then(Op.put(key, ByteSequence.EMPTY, PutOption.lease(session.leaseId()))).commit().whenComplete((r, e) -> {
           boolean leave;
           synchronized (this) {
@@ -182,24 +186,22 @@ final class Taker<T> {
             if (e == null && r.succeeded()) {
               line = new Contender(key, r.header().revision());
             }
-            leave = givingUp || result.isDone();
+            leave = stoppedLocked();
           }
           if (e != null) {
-            // the key may exist (unknown outcome): it is on our lease, delete it if so
-            KeyCleanup.deleteIfOnLease(kv, session, key, () -> { });
+            CompletableFuture<?> cleaned = Outcomes.mayHaveApplied(e)
+                ? KeyCleanup.deleteAfterFence(kv, session, fence, key, () -> { })
+                : CompletableFuture.completedFuture(null);
             fail(Blocking.unwrap(e));
+            cleaned.whenComplete((v, x) -> completeLate());
           } else if (!r.succeeded()) {
-            join(); // the name was taken: another one
-          } else if (leave) {
-            CompletableFuture<T> l;
-            synchronized (this) {
-              l = late;
+            if (leave) {
+              completeLate();
+            } else {
+              join(); // the name was taken: another one
             }
-            leaveLine().whenComplete((v, x) -> {
-              if (l != null) {
-                l.complete(null);
-              }
-            });
+          } else if (leave) {
+            leaveLine().whenComplete((v, x) -> completeLate());
           } else {
             lineRound();
           }
@@ -210,8 +212,8 @@ final class Taker<T> {
     Contender me;
     int myRound;
     synchronized (this) {
-      if (stoppedLocked()) {
-        return;
+      if (stoppedLocked() || claiming || line == null) {
+        return; // a take in flight decides what comes next
       }
       me = line;
       myRound = ++round;
@@ -226,184 +228,173 @@ final class Taker<T> {
         fail(Blocking.unwrap(e));
         return;
       }
-      synchronized (this) {
-        if (myRound != round) {
-          return; // a newer read decides
-        }
+      if (!isCurrent(myRound)) {
+        return; // a newer read, or a take, decides
       }
       KeyValue mine = r.getResponse(r.responses().size() - 1).first();
       if (mine == null || mine.createRevision() != me.createRevision()) {
         fail(session.state() == SessionState.LOST ? session.lostCause()
-            : new io.etcdrecipes.recipes.OwnershipLostException(me.key(), me.createRevision(),
-                io.etcdrecipes.recipes.OwnershipLostException.Reason.KEY_GONE,
+            : new OwnershipLostException(me.key(), me.createRevision(), OwnershipLostException.Reason.KEY_GONE,
                 "this consumer's place in line is gone (its session's lease expired, or it was deleted)", null));
         return;
       }
       KeyValue ahead = r.getResponse(0).first();
       if (ahead != null) { // wait for the one ahead to leave the line
-        waitFor(List.of("ahead", ahead.key()), List.of(new Target(ahead.key(), WatchOption.builder().noPut().build(),
-            ev -> ev.type() == WatchEvent.Type.DELETE)));
+        startWait(myRound, List.of("ahead", ahead.key()), List.of(new TakerWait.Target(ahead.key(),
+            WatchOption.builder().noPut().build(), ev -> ev.type() == WatchEvent.Type.DELETE)));
         return;
       }
       ClaimRule.Take<T> take = first(r, 1, 2);
       if (take != null) {
-        stopWaiting();
-        claim(take, me);
+        claim(take, me, myRound);
       } else if (needsMore(r.getResponse(1))) {
         lineRound();
       } else { // first in line and nothing free: a new item, or (reliable) a claim that ended
-        List<Target> targets = new ArrayList<>();
-        targets.add(new Target(layout.itemsFrom, WatchOption.builder().range(layout.itemsTo).noDelete().build(),
-            ev -> ev.kv().version() == 1));
+        List<TakerWait.Target> targets = new ArrayList<>();
+        targets.add(new TakerWait.Target(layout.itemsFrom,
+            WatchOption.builder().range(layout.itemsTo).noDelete().build(), ev -> ev.kv().version() == 1));
         ByteSequence freed = rule.freedRange();
         if (freed != null) {
-          targets.add(new Target(freed, WatchOption.builder().prefix().noPut().build(), ev -> true));
+          targets.add(new TakerWait.Target(freed, WatchOption.builder().prefix().noPut().build(), ev -> true));
         }
-        waitFor("items", targets);
+        synchronized (this) {
+          itemsStart = layout.itemsFrom; // the read once the watches are created starts from the head again
+        }
+        startWait(myRound, "items", targets);
       }
     });
   }
 
-  /** One watch of a wait: what to watch and which event ends the wait. */
-  private record Target(ByteSequence key, WatchOption option, Predicate<WatchEvent> wakes) {}
+  private synchronized boolean isCurrent(int myRound) {
+    return myRound == round && !claiming && !stoppedLocked();
+  }
+
+  private void startWait(int myRound, Object spec, List<TakerWait.Target> targets) {
+    if (isCurrent(myRound)) {
+      wait.start(spec, targets);
+    }
+  }
+
+  /** The wait's watches are in place, or one of them fired: read again. */
+  private void waitEnded() {
+    lineRound();
+  }
 
   /**
-   * Waits with watches from now ({@link FreshWatch}): once all are created, reads again (whatever happened before
-   * them is in that read); an event ends the wait and reads again. A read that asks for the same wait keeps it.
+   * Takes an item; {@code me} (when in line, deciding in round {@code myRound}) leaves the line in the same
+   * transaction. Refused when a newer round or another take has begun meanwhile.
    */
-  private void waitFor(Object spec, List<Target> targets) {
-    Object token = new Object();
-    synchronized (this) {
-      if (stoppedLocked()) {
-        return;
-      }
-      if (spec.equals(waitSpec) && waitWatches.stream().noneMatch(FreshWatch::isOver)) {
-        return; // the read after the watches were created asks for the same thing: they cover the rest
-      }
-    }
-    stopWaiting();
-    List<FreshWatch> started = new ArrayList<>();
-    synchronized (this) {
-      waitSpec = spec;
-      waitToken = token;
-      waitsToCreate = targets.size();
-    }
-    for (Target t : targets) {
-      started.add(FreshWatch.start(session.client().watch(), spec, t.key(), t.option(), t.wakes(),
-          () -> waitCreated(token), () -> waitWoken(token), this::fail));
-    }
-    boolean closeNow;
-    synchronized (this) {
-      closeNow = waitToken != token || stoppedLocked();
-      if (!closeNow) {
-        waitWatches.addAll(started);
-      }
-    }
-    if (closeNow) {
-      started.forEach(FreshWatch::close);
-    }
-  }
-
-  private void waitCreated(Object token) {
-    synchronized (this) {
-      if (waitToken != token || stoppedLocked() || --waitsToCreate > 0) {
-        return;
-      }
-    }
-    lineRound();
-  }
-
-  private void waitWoken(Object token) {
-    synchronized (this) {
-      if (waitToken != token || stoppedLocked()) {
-        return;
-      }
-    }
-    stopWaiting();
-    lineRound();
-  }
-
-  private void stopWaiting() {
-    List<FreshWatch> toClose;
-    synchronized (this) {
-      toClose = new ArrayList<>(waitWatches);
-      waitWatches.clear();
-      waitSpec = null;
-      waitToken = null;
-    }
-    toClose.forEach(FreshWatch::close);
-  }
-
-  /** Takes an item; {@code me} (when in line) leaves the line in the same transaction. */
-  private void claim(ClaimRule.Take<T> take, Contender me) {
+  private void claim(ClaimRule.Take<T> take, Contender me, int myRound) {
     List<Compare> when = new ArrayList<>(take.when());
     List<Op> then = new ArrayList<>(take.then());
+    when.add(Fences.notRaised(fence));
     if (me != null) {
       when.add(Compare.createRevision(me.key()).equal(me.createRevision()));
       then.add(Op.delete(me.key()));
     }
     synchronized (this) {
-      if (givingUp || result.isDone()) {
+      if (stoppedLocked() || claiming || (me != null && myRound != round)) {
         return;
       }
       claiming = true;
+      round++; // a read in flight decides nothing now
     }
+    wait.stop();
     kv.txn().when(when.toArray(new Compare[0])).then(then.toArray(new Op[0])).commit().whenComplete((r, e) -> {
-      T taken = null;
-      boolean success = e == null && r.succeeded();
-      if (success) {
+      if (e == null) {
+        if (!r.succeeded()) {
+          landed(take, me, false, null, null);
+          return;
+        }
+        T taken;
         try {
           taken = take.result().apply(r);
         } catch (RuntimeException ex) {
-          e = ex;
-          success = false;
+          landed(take, me, false, null, ex);
+          return;
         }
-      }
-      CompletableFuture<T> lateTake;
-      boolean keep;
-      synchronized (this) {
-        claiming = false;
-        if (success && me != null) {
-          line = null; // deleted in the same transaction
-        }
-        lateTake = late;
-        keep = keepLate;
-      }
-      if (lateTake != null) { // the caller gave up meanwhile
-        if (success && taken != null) {
-          if (keep) {
-            lateTake.complete(taken);
-          } else {
-            T back = taken;
-            rule.undo(back).whenComplete((v, x) -> lateTake.complete(null));
-          }
-        } else {
-          leaveLine().whenComplete((v, x) -> lateTake.complete(null));
-        }
-        return;
-      }
-      if (e != null) {
-        fail(Blocking.unwrap(e));
-      } else if (!success) {
-        if (me != null) {
-          lineRound();
-        } else if (waits) {
-          join(); // someone else took it first: wait in line
-        } else if (morePollTries()) {
-          fastPath(); // a poll: the next item may be free
-        } else {
-          finish(null);
-        }
-      } else if (taken == null) { // dead-lettered: go on
-        if (me == null) {
-          fastPath();
-        } else {
-          join();
-        }
-      } else {
-        finish(taken);
+        landed(take, me, true, taken, null);
+      } else if (!Outcomes.mayHaveApplied(e)) {
+        landed(take, me, false, null, Blocking.unwrap(e));
+      } else if (take.leasedKey() != null) { // a claim: fence it, delete it if it was made; the item comes again
+        KeyCleanup.deleteAfterFence(kv, session, fence, take.leasedKey(), () -> { });
+        landed(take, me, false, null, Blocking.unwrap(e));
+      } else if (me != null) {
+        recoverTake(take, me, Blocking.unwrap(e));
+      } else { // a plain take on the fast path: the item is ours or gone (at most once)
+        landed(take, me, false, null, Blocking.unwrap(e));
       }
     });
+  }
+
+  /**
+   * A plain take from the line whose answer was lost: raise the fence (it cannot apply any more) and, in the same
+   * transaction, read our line key. The take deletes it; nothing else does while the lease lives (and the fence's
+   * put proves it does) — so the key gone means the take applied and the item is ours.
+   */
+  private void recoverTake(ClaimRule.Take<T> take, Contender me, Throwable cause) {
+    Fences.raiseAndRead(kv, session, fence, Op.get(me.key())).whenComplete((g, x) -> {
+      boolean applied = x == null && g != null && g.kvs().stream()
+          .noneMatch(k -> k.createRevision() == me.createRevision());
+      if (!applied) {
+        landed(take, me, false, null, cause);
+        return;
+      }
+      T taken;
+      try {
+        taken = take.result().apply(null); // a plain take's item does not depend on the response
+      } catch (RuntimeException ex) {
+        landed(take, me, false, null, ex);
+        return;
+      }
+      landed(take, me, true, taken, null);
+    });
+  }
+
+  /** What a take's answer decides: the item to the caller (or late, or back), or the next step. */
+  private void landed(ClaimRule.Take<T> take, Contender me, boolean success, T taken, Throwable failure) {
+    CompletableFuture<T> lateTake;
+    boolean keep;
+    boolean handing = success && taken != null;
+    synchronized (this) {
+      if (success && me != null) {
+        line = null; // deleted in the same transaction
+      }
+      lateTake = late;
+      keep = keepLate;
+      claiming = handing && lateTake == null; // still "in flight" for giveUp until handed over
+    }
+    if (lateTake != null) { // the caller gave up meanwhile
+      if (handing) {
+        if (!keep || !lateTake.complete(taken)) {
+          rule.undo(taken).whenComplete((v, x) -> lateTake.complete(null));
+        }
+      } else {
+        leaveLine().whenComplete((v, x) -> lateTake.complete(null));
+      }
+      return;
+    }
+    if (failure != null) {
+      fail(failure);
+    } else if (!success) {
+      if (me != null) {
+        lineRound();
+      } else if (waits) {
+        join(); // someone else took it first: wait in line
+      } else if (morePollTries()) {
+        fastPath(); // a poll: the next item may be free
+      } else {
+        finish(null);
+      }
+    } else if (taken == null) { // dead-lettered: go on
+      if (me == null) {
+        fastPath();
+      } else {
+        join();
+      }
+    } else {
+      finish(taken);
+    }
   }
 
   private synchronized boolean morePollTries() {
@@ -422,7 +413,37 @@ final class Taker<T> {
 
   private void finish(T value) {
     cleanup();
-    result.complete(value);
+    if (!result.complete(value) && value != null) {
+      handOverLate(value);
+    }
+  }
+
+  /** An item won after the result was ended (given up, failed): to the caller if it still wants it, else back. */
+  private void handOverLate(T value) {
+    CompletableFuture<T> l;
+    boolean keep;
+    synchronized (this) {
+      l = late;
+      keep = keepLate;
+    }
+    if (l != null && keep && l.complete(value)) {
+      return;
+    }
+    rule.undo(value).whenComplete((v, x) -> {
+      if (l != null) {
+        l.complete(null);
+      }
+    });
+  }
+
+  private void completeLate() {
+    CompletableFuture<T> l;
+    synchronized (this) {
+      l = late;
+    }
+    if (l != null) {
+      l.complete(null);
+    }
   }
 
   private void fail(Throwable t) {
@@ -443,7 +464,7 @@ final class Taker<T> {
       r = sessionListener;
       sessionListener = null;
     }
-    stopWaiting();
+    wait.close();
     if (r != null) {
       r.close();
     }
@@ -465,23 +486,23 @@ final class Taker<T> {
   /**
    * Gives up: stops waiting and leaves the line. Completes with an item only when a take was in flight, won, and
    * {@code keep}; a won item not kept is given back. Completes with null otherwise, once nothing is left behind.
+   * Idempotent: a second call returns the first one's future (and gives nothing back twice).
    */
   CompletableFuture<T> giveUp(boolean keep) {
     CompletableFuture<T> l = new CompletableFuture<>();
     boolean inFlight;
-    boolean joiningNow;
     synchronized (this) {
       if (givingUp) {
-        return late == null ? CompletableFuture.completedFuture(null) : late;
+        return late;
       }
       givingUp = true;
       keepLate = keep;
-      inFlight = claiming;
-      joiningNow = joining;
+      inFlight = claiming || joining; // its answer completes l
       late = l;
     }
     cleanup();
-    if (result.isDone() && !result.isCompletedExceptionally()) { // it was handed over just before
+    result.cancel(false);
+    if (!result.isCompletedExceptionally()) { // it was handed over just before
       T v = result.getNow(null);
       if (keep || v == null) {
         l.complete(v);
@@ -490,73 +511,11 @@ final class Taker<T> {
       }
       return l;
     }
-    result.cancel(false);
-    if (!inFlight && !joiningNow) { // nothing in flight: leave the line now (a join in flight leaves when it lands)
+    // a take or join in flight completes l when it lands; not when the result had failed before (nothing lands
+    // for it then, and an item still being handed over goes to l or back either way)
+    if (!inFlight || !result.isCancelled()) {
       leaveLine().whenComplete((v, e) -> l.complete(null));
     }
     return l;
-  }
-
-  // --------------------------------------------------------------------------------------- blocking forms
-
-  /** Waits at most {@code timeout}; an item whose take was in flight at the deadline is still handed over. */
-  T await(Duration timeout, Duration callTimeout) throws InterruptedException, TimeoutException {
-    try {
-      return Blocking.await(result, timeout);
-    } catch (TimeoutException e) {
-      T v = awaitGiveUp(true, callTimeout);
-      if (v != null) {
-        return v;
-      }
-      throw e;
-    } catch (InterruptedException e) {
-      awaitGiveUp(false, callTimeout);
-      throw e;
-    }
-  }
-
-  T await(Duration callTimeout) throws InterruptedException {
-    try {
-      return Blocking.await(result);
-    } catch (InterruptedException e) {
-      awaitGiveUp(false, callTimeout);
-      throw e;
-    }
-  }
-
-  private T awaitGiveUp(boolean keep, Duration callTimeout) {
-    boolean interrupted = Thread.interrupted();
-    try {
-      return giveUp(keep).get(Blocking.nanos(callTimeout.plusSeconds(1)), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      interrupted = true;
-      return null;
-    } catch (Exception e) {
-      return null;
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
-  }
-
-  /** A future of its own: cancelling it gives the take up (an item won meanwhile is given back). */
-  CompletableFuture<T> asFuture() {
-    CompletableFuture<T> f = new CompletableFuture<>();
-    result.whenComplete((v, e) -> {
-      if (e != null) {
-        if (!(Blocking.unwrap(e) instanceof CancellationException)) {
-          f.completeExceptionally(Blocking.unwrap(e));
-        }
-      } else if (!f.complete(v) && v != null) {
-        rule.undo(v);
-      }
-    });
-    f.whenComplete((v, e) -> {
-      if (f.isCancelled()) {
-        giveUp(false);
-      }
-    });
-    return f;
   }
 }
