@@ -1,11 +1,15 @@
 package io.etcdrecipes.queue;
 
+import io.etcdrecipes.client.KV;
+import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.client.Op;
 import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.OwnershipLostException;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.recipes.internal.Blocking;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * An item a {@link ReliableQueue} consumer holds: it stays in the queue, claimed under the consumer's session, until
@@ -18,16 +22,20 @@ public final class Delivery implements AutoCloseable {
   private final Session session;
   private final QueueLayout layout;
   private final QueueItem item;
+  private final long itemCreateRevision;
   private final int deliveryCount;
   private final Ownership claim;
-  private volatile boolean acked;
+  private final AtomicBoolean acked;
 
-  Delivery(Session session, QueueLayout layout, QueueItem item, int deliveryCount, Ownership claim) {
+  Delivery(Session session, QueueLayout layout, QueueItem item, long itemCreateRevision, int deliveryCount,
+           Ownership claim, AtomicBoolean acked) {
     this.session = session;
     this.layout = layout;
     this.item = item;
+    this.itemCreateRevision = itemCreateRevision;
     this.deliveryCount = deliveryCount;
     this.claim = claim;
+    this.acked = acked;
   }
 
   public QueueItem item() {
@@ -46,12 +54,33 @@ public final class Delivery implements AutoCloseable {
 
   /**
    * Removes the item for good (with its claim and count), guarded by the claim. Fails with
-   * {@link OwnershipLostException} when the claim is gone (this consumer's session was lost): the item is, or will
-   * be, delivered again, and nothing is removed.
+   * {@link OwnershipLostException} when the claim is gone (this consumer's session was lost) and the item is still
+   * there: it is, or will be, delivered again, and nothing is removed. Succeeds when the item is gone already (an
+   * earlier ack whose answer was lost, or the consumer it was delivered to next acked it). Once acked, the claim no
+   * longer watches the session.
    */
   public CompletableFuture<Void> ackAsync() {
-    return claim.commit(session.client().kv(), Op.delete(item.key()), Op.delete(layout.claimOf(item.key())),
-        Op.delete(layout.deliveriesOf(item.key()))).thenAccept(r -> acked = true);
+    KV kv = session.client().kv();
+    return claim.commit(kv, Op.delete(item.key()), Op.delete(layout.claimOf(item.key())),
+        Op.delete(layout.deliveriesOf(item.key()))).handle((r, e) -> {
+          if (e == null) {
+            return CompletableFuture.<Void>completedFuture(null);
+          }
+          Throwable cause = Blocking.unwrap(e);
+          if (!(cause instanceof OwnershipLostException)) {
+            return CompletableFuture.<Void>failedFuture(cause);
+          }
+          return kv.get(item.key()).<Void>thenApply(g -> {
+            KeyValue now = g.first();
+            if (now != null && now.createRevision() == itemCreateRevision) {
+              throw (OwnershipLostException) cause; // still there: delivered again, not ours to remove
+            }
+            return null;
+          });
+        }).thenCompose(f -> f).thenRun(() -> {
+          acked.set(true);
+          claim.releaseAsync(); // detaches the claim from the session; sends nothing (see ReliableClaims)
+        });
   }
 
   /** {@link #ackAsync()} bounded by the client's call timeout. */
@@ -71,13 +100,13 @@ public final class Delivery implements AutoCloseable {
   /** Releases the item unless it was acked; never throws. */
   @Override
   public void close() {
-    if (!acked) {
+    if (!acked.get()) {
       claim.close();
     }
   }
 
   @Override
   public String toString() {
-    return "Delivery{" + item.key().toStringUtf8() + ", #" + deliveryCount + (acked ? ", acked" : "") + "}";
+    return "Delivery{" + item.key().toStringUtf8() + ", #" + deliveryCount + (acked.get() ? ", acked" : "") + "}";
   }
 }

@@ -10,6 +10,7 @@ import io.etcdrecipes.client.PutOption;
 import io.etcdrecipes.recipes.Contender;
 import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.recipes.SequentialKey;
 import io.etcdrecipes.recipes.SessionPolicy;
 import io.etcdrecipes.recipes.internal.KeyCleanup;
 
@@ -19,13 +20,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Taking an item at least once: the item stays; a claim key {@code __name/claims/<suffix>} on the consumer's lease
  * hides it from the others, and {@code __name/deliveries/<suffix>} counts its deliveries (no lease: it outlives
  * consumers). One transaction, guarded by the item, the absence of a claim and the count read: a claim and its count
- * move together. An item delivered {@code maxDeliveries} times is moved instead — in one transaction — to
- * {@code deadLetter/<suffix>}.
+ * move together. An item delivered {@code maxDeliveries} times is moved instead — in one transaction — to the
+ * dead-letter queue (see {@link #deadLetterKey}).
  */
 final class ReliableClaims implements ClaimRule<Delivery> {
 
@@ -72,20 +74,36 @@ final class ReliableClaims implements ClaimRule<Delivery> {
       QueueItem item = QueueItem.of(layout.prefix.size(), kv.key(), kv.value());
       if (delivered >= maxDeliveries) {
         return new Take<>(when, List.of(Op.delete(kv.key()), Op.delete(countKey),
-            Op.put(deadLetter.concat("/").concat(suffix), kv.value())), r -> null);
+            Op.put(deadLetterKey(item, kv.createRevision()), kv.value())), r -> null, null);
       }
       int n = delivered + 1;
+      long itemCreated = kv.createRevision();
       return new Take<>(when, List.of(Op.put(claimKey, ByteSequence.EMPTY, PutOption.lease(session.leaseId())),
-          Op.put(countKey, ByteSequence.of(Integer.toString(n)))), r -> delivery(item, n, claimKey, r.header().revision()));
+          Op.put(countKey, ByteSequence.of(Integer.toString(n)))),
+          r -> delivery(item, itemCreated, n, claimKey, r.header().revision()), claimKey);
     }
     return null;
   }
 
-  private Delivery delivery(QueueItem item, int n, ByteSequence claimKey, long revision) {
+  /**
+   * A dead letter's key: the item's create revision as its sequence number ({@code deadLetter/%016d}, or
+   * {@code deadLetter/%05d/%016d} for a priority item). Not the item's own number: numbers start again at 0 once a
+   * queue runs empty, and a later poison item would overwrite an earlier dead letter not yet read; create revisions
+   * are never reused.
+   */
+  private ByteSequence deadLetterKey(QueueItem item, long createRevision) {
+    ByteSequence parent = item.priority() < 0 ? deadLetter : deadLetter.concat(String.format("/%05d", item.priority()));
+    return SequentialKey.keyOf(parent, createRevision);
+  }
+
+  private Delivery delivery(QueueItem item, long itemCreated, int n, ByteSequence claimKey, long revision) {
     Contender c = new Contender(claimKey, revision);
+    AtomicBoolean acked = new AtomicBoolean();
+    // an acked item's claim went with it: releasing it then only detaches it from the session (no request)
     Ownership claim = Ownership.start(session, SessionPolicy.ONLY_LOST, c, revision,
-        held -> KeyCleanup.deleteGuarded(session.client().kv(), session, c, () -> { }));
-    return new Delivery(session, layout, item, n, claim);
+        held -> acked.get() ? CompletableFuture.completedFuture(false)
+            : KeyCleanup.deleteGuarded(session.client().kv(), session, c, () -> { }));
+    return new Delivery(session, layout, item, itemCreated, n, claim, acked);
   }
 
   @Override

@@ -3,7 +3,6 @@ package io.etcdrecipes.queue;
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.SequentialKey;
-import io.etcdrecipes.recipes.internal.Blocking;
 import io.etcdrecipes.recipes.internal.Names;
 
 import java.time.Duration;
@@ -72,21 +71,20 @@ public final class ReliableQueue {
 
   /** Claims the oldest unclaimed item, waiting at most {@code timeout}; see {@link Queue#dequeue(Duration)}. */
   public Delivery dequeue(Duration timeout) throws InterruptedException, TimeoutException {
-    Blocking.checkTimeout(timeout, "timeout");
-    return Taker.start(layout, session, claims, true).await(timeout, session.client().config().callTimeout());
+    return Takes.dequeue(layout, session, claims, timeout);
   }
 
   public Delivery dequeue() throws InterruptedException {
-    return Taker.start(layout, session, claims, true).await(session.client().config().callTimeout());
+    return Takes.dequeue(layout, session, claims);
   }
 
   /** A claim as a future; cancelling it gives up (an item claimed meanwhile is released). */
   public CompletableFuture<Delivery> dequeueAsync() {
-    return Taker.start(layout, session, claims, true).asFuture();
+    return Takes.dequeueAsync(layout, session, claims);
   }
 
   public Optional<Delivery> poll() throws InterruptedException {
-    return Optional.ofNullable(Taker.start(layout, session, claims, false).await(session.client().config().callTimeout()));
+    return Takes.poll(layout, session, claims);
   }
 
   /** How many items are in the queue now, claimed ones included. */

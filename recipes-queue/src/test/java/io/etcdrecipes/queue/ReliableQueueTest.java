@@ -72,6 +72,33 @@ class ReliableQueueTest {
   }
 
   @Test
+  void anAckIsIdempotentAndDetachesTheClaim() throws Exception {
+    ReliableQueue q = ReliableQueue.builder(t.session(), "rq/ack-twice").build();
+    q.enqueue("x");
+    Delivery d = q.dequeue(Timing.seconds(5));
+    d.ack();
+    assertThat(d.claim().isValid()).isFalse(); // released: no longer listening to the session
+    d.ack(); // as a retry after a lost answer would: the item is gone, which is what an ack wants
+    assertThat(q.size()).isZero();
+    assertThat(keys(t.client(), "__rq/ack-twice/")).isEmpty();
+  }
+
+  @Test
+  void deadLettersOfItemsWithTheSameNumberDoNotOverwriteEachOther() throws Exception {
+    ReliableQueue q = ReliableQueue.builder(t.session(), "rq/poison-twice").maxDeliveries(1).build();
+    for (String poison : new String[] {"p1", "p2"}) {
+      QueueItem item = q.enqueue(poison);
+      assertThat(item.sequence()).isZero(); // the queue ran empty: numbering starts again
+      q.dequeue(Timing.seconds(5)).close(); // delivered once, given back
+      assertThat(q.poll()).isEmpty(); // the next take moves it to the dead letters
+    }
+    Queue dead = Queue.create(t.session(), "rq/poison-twice-dead");
+    assertThat(dead.size()).isEqualTo(2);
+    assertThat(dead.dequeue(Timing.seconds(5)).valueUtf8()).isEqualTo("p1");
+    assertThat(dead.dequeue(Timing.seconds(5)).valueUtf8()).isEqualTo("p2");
+  }
+
+  @Test
   void badInputIsRejected() throws Exception {
     Session s = t.session();
     assertThatThrownBy(() -> ReliableQueue.builder(s, "rq/bad").maxDeliveries(0)).isInstanceOf(IllegalArgumentException.class);
