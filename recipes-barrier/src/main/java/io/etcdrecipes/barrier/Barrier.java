@@ -2,6 +2,7 @@ package io.etcdrecipes.barrier;
 
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.Compare;
+import io.etcdrecipes.client.CompactedException;
 import io.etcdrecipes.client.DeadlineExceededException;
 import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.ErrorCode;
@@ -80,6 +81,15 @@ public final class Barrier {
   /** Completes once the barrier is not held (at once if it is not held now); cancelling it stops waiting. */
   public CompletableFuture<Void> awaitAsync() {
     CompletableFuture<Void> result = new CompletableFuture<>();
+    awaitRound(result);
+    return result;
+  }
+
+  /** One read, then a watch for the delete from the revision after it; a watch behind a compaction reads again. */
+  private void awaitRound(CompletableFuture<Void> result) {
+    if (result.isDone()) {
+      return;
+    }
     client.kv().get(key).whenComplete((r, t) -> {
       if (t != null) {
         result.completeExceptionally(Blocking.unwrap(t));
@@ -89,15 +99,17 @@ public final class Barrier {
         WaitForEvents w = WaitForEvents.key(client.watch(), key, r.header().revision() + 1, WatchEvent.Type.DELETE);
         result.whenComplete((v, e) -> w.close()); // cancelled: stop watching
         w.future().whenComplete((ev, e) -> {
-          if (e != null) {
-            result.completeExceptionally(Blocking.unwrap(e));
+          Throwable c = e == null ? null : Blocking.unwrap(e);
+          if (c instanceof CompactedException) {
+            awaitRound(result); // the delete may be among what was compacted away: read again
+          } else if (c != null) {
+            result.completeExceptionally(c);
           } else {
             result.complete(null);
           }
         });
       }
     });
-    return result;
   }
 
   /** Waits at most {@code timeout} for the barrier to be released; {@link TimeoutException} stops the wait's watch. */

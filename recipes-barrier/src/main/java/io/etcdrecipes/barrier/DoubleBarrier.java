@@ -4,7 +4,6 @@ import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.CompactedException;
 import io.etcdrecipes.client.Compare;
 import io.etcdrecipes.client.GetOption;
-import io.etcdrecipes.client.GetResponse;
 import io.etcdrecipes.client.KV;
 import io.etcdrecipes.client.KeyValue;
 import io.etcdrecipes.client.Op;
@@ -18,14 +17,16 @@ import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.UniqueKey;
 import io.etcdrecipes.recipes.WaitForEvents;
 import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.Fences;
 import io.etcdrecipes.recipes.internal.KeyCleanup;
 import io.etcdrecipes.recipes.internal.Names;
+import io.etcdrecipes.recipes.internal.Outcomes;
 
 import java.time.Duration;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 
@@ -43,16 +44,18 @@ import java.util.concurrent.TimeoutException;
  *
  * <ul>
  *   <li>More than {@code count} entering: {@link TooManyParticipantsException} (checked before and after writing our
- *       key; a key written too late is deleted again).</li>
+ *       key; a key written too late is deleted again, and its delete does not disturb the {@code count} before it).</li>
  *   <li><b>A participant lost while others wait to enter</b> (its session ended, or it gave up): its key disappears,
  *       so {@code count} can never be reached by the ones waiting. They are not left waiting: they fail with
  *       {@link BarrierBrokenException} and delete their keys (Go leaves them waiting forever).</li>
  *   <li>A participant lost while others wait to <b>leave</b>: its key disappears, which counts as having left; the
- *       others go on.</li>
+ *       others go on. Whoever finds nobody left deletes {@code key/ready} (guarded by its revision, so a next round's
+ *       flag stays): a round leaves no key behind, even when the participant that would have cleaned up died.</li>
  * </ul>
- * Every wait has the project's three forms; one that times out or is interrupted deletes this participant's key (an
- * enter) or finishes leaving in the background (a leave). One round at a time per key: a new round's enter after
- * the last participant left.
+ * Every wait has the project's three forms; one that times out, is interrupted or is cancelled deletes this
+ * participant's key before it returns (bounded by the call timeout): an enter given up leaves nothing, a leave given
+ * up has left (the others are not held up by it). A key created with an unknown outcome is fenced before it is
+ * deleted. One round at a time per key: a new round's enter after the last participant left.
  */
 public final class DoubleBarrier {
 
@@ -62,8 +65,8 @@ public final class DoubleBarrier {
   private final ByteSequence ready;
   private final int count;
   private final KV kv;
+  /** Our key while we are in (entered, not left yet). */
   private volatile Contender mine;
-  private volatile CompletableFuture<?> cleaning = CompletableFuture.completedFuture(null);
 
   private DoubleBarrier(Session session, String key, int count) {
     this.session = Objects.requireNonNull(session, "session");
@@ -89,161 +92,216 @@ public final class DoubleBarrier {
   // -------------------------------------------------------------------------------------------------- enter
 
   public CompletableFuture<Void> enterAsync() {
+    return startEnter().result;
+  }
+
+  /** Enters, waiting at most {@code timeout} for all {@code count}; on timeout our key is deleted. */
+  public void enter(Duration timeout) throws InterruptedException, TimeoutException {
+    Blocking.checkTimeout(timeout, "timeout");
+    Call call = startEnter();
+    awaitOrGiveUp(call, timeout);
+  }
+
+  public void enter() throws InterruptedException {
+    Call call = startEnter();
+    awaitOrGiveUp(call);
+  }
+
+  /** One enter or leave: its result, and {@code settled} once nothing of a failed one is left behind. */
+  private static final class Call {
+    final CompletableFuture<Void> result = new CompletableFuture<>();
+    final CompletableFuture<Void> settled = new CompletableFuture<>();
+  }
+
+  private Call startEnter() {
     io.etcdrecipes.recipes.SessionLostException lost = session.lostCause();
     if (lost != null) {
       throw lost;
     }
-    CompletableFuture<Void> result = new CompletableFuture<>();
-    waitersRead().whenComplete((before, t) -> {
-      if (t != null) {
-        result.completeExceptionally(Blocking.unwrap(t));
-      } else if (before.kvs().size() >= count) {
-        result.completeExceptionally(tooMany());
+    Entering e = new Entering();
+    e.call.result.whenComplete((v, t) -> {
+      if (t == null) {
+        e.call.settled.complete(null);
       } else {
-        createMine(result);
+        e.giveBack(); // failed, timed out or cancelled: nothing of ours is left
       }
     });
-    result.whenComplete((v, e) -> {
-      if (e != null) {
-        deleteMine(); // failed, timed out or cancelled: nothing of ours is left
+    kv.txn().then(waitersRead()).commit().whenComplete((before, t) -> {
+      if (t != null) {
+        e.call.result.completeExceptionally(Blocking.unwrap(t));
+      } else if (before.getResponse(0).kvs().size() >= count) {
+        e.call.result.completeExceptionally(tooMany());
+      } else {
+        e.create();
       }
     });
-    return result;
+    return e.call;
   }
 
-  private CompletableFuture<GetResponse> waitersRead() {
-    return kv.get(waiters.concat("/"), GetOption.builder().prefix().keysOnly()
-        .sort(SortTarget.CREATE, SortOrder.ASCEND).build());
+  /** The waiters' keys, oldest first. */
+  private Op waitersRead() {
+    return Op.get(waiters.concat("/"), GetOption.builder().prefix().keysOnly().sort(SortTarget.CREATE, SortOrder.ASCEND)
+        .build());
   }
 
   private TooManyParticipantsException tooMany() {
     return new TooManyParticipantsException("double barrier " + name + " has its " + count + " participants already");
   }
 
-  private void createMine(CompletableFuture<Void> result) {
-    ByteSequence key = UniqueKey.next(waiters);
-    kv.txn().when(Compare.version(key).equal(0))
-        .then(Op.put(key, ByteSequence.EMPTY, PutOption.lease(session.leaseId()))).commit().whenComplete((r, t) -> {
-          if (t != null) {
-            KeyCleanup.deleteIfOnLease(kv, session, key, () -> { });
-            result.completeExceptionally(Blocking.unwrap(t));
-          } else if (!r.succeeded()) {
-            createMine(result);
-          } else {
-            mine = new Contender(key, r.header().revision());
-            if (result.isDone()) { // given up meanwhile
-              deleteMine();
-            } else {
-              afterMine(result, mine);
-            }
-          }
-        });
-  }
+  /** One enter: our key's creation (fenced), the count, the wait for {@code ready}. */
+  private final class Entering {
+    final Call call = new Call();
+    final ByteSequence fence = Fences.newFence(session);
+    // guarded by this
+    private Contender key;
+    private boolean creating;
+    private CompletableFuture<?> unknownCleanup;
 
-  private void afterMine(CompletableFuture<Void> result, Contender me) {
-    kv.txn().then(Op.get(waiters.concat("/"), GetOption.builder().prefix().keysOnly()
-        .sort(SortTarget.CREATE, SortOrder.ASCEND).build()), Op.get(ready)).commit().whenComplete((r, t) -> {
-          if (t != null) {
-            result.completeExceptionally(Blocking.unwrap(t));
-            return;
-          }
-          List<KeyValue> in = r.getResponse(0).kvs();
-          KeyValue readyKv = r.getResponse(1).first();
-          if (readyKv != null && readyKv.modRevision() > me.createRevision()) {
-            result.complete(null); // the last one came in already
-            return;
-          }
-          if (in.size() >= count) {
-            long last = in.get(count - 1).createRevision();
-            if (me.createRevision() > last) {
-              result.completeExceptionally(tooMany());
-            } else if (me.createRevision() == last) { // the last one in: everybody goes on
-              kv.put(ready, ByteSequence.EMPTY).whenComplete((p, e) -> {
-                if (e != null) {
-                  result.completeExceptionally(Blocking.unwrap(e));
-                } else {
-                  result.complete(null);
-                }
-              });
-            } else {
-              waitForReady(result, me, in, r.header().revision() + 1);
-            }
-            return;
-          }
-          waitForReady(result, me, in, r.header().revision() + 1);
-        });
-  }
-
-  /** Waits for {@code key/ready}; a participant in {@code in} leaving first breaks the barrier. */
-  private void waitForReady(CompletableFuture<Void> result, Contender me, List<KeyValue> in, long from) {
-    Set<ByteSequence> entered = new HashSet<>();
-    for (KeyValue kv1 : in) {
-      entered.add(kv1.key());
-    }
-    // one watch over [key/ready, key/waiters0): the ready flag and every waiter ("ready" sorts before "waiters")
-    WaitForEvents w = WaitForEvents.until(session.client().watch(), ready,
-        WatchOption.builder().range(waiters.concat("0")).revision(from).build(),
-        e -> (e.type() == WatchEvent.Type.PUT && e.kv().key().equals(ready))
-            || (e.type() == WatchEvent.Type.DELETE && entered.contains(e.kv().key())));
-    result.whenComplete((v, e) -> w.close());
-    w.future().whenComplete((ev, e) -> {
-      if (e != null) {
-        Throwable c = Blocking.unwrap(e);
-        if (c instanceof CompactedException) {
-          afterMine(result, me);
-        } else {
-          result.completeExceptionally(c);
+    void create() {
+      synchronized (this) {
+        if (call.result.isDone()) {
+          return;
         }
-      } else if (ev.type() == WatchEvent.Type.PUT) {
-        result.complete(null);
-      } else {
-        result.completeExceptionally(new BarrierBrokenException("double barrier " + name + ": participant "
-            + ev.kv().key().toStringUtf8() + " left before all " + count + " were in"));
+        creating = true;
       }
-    });
-  }
-
-  private void deleteMine() {
-    Contender me = mine;
-    mine = null;
-    if (me != null) {
-      cleaning = KeyCleanup.deleteGuarded(kv, session, me, () -> { });
+      ByteSequence k = UniqueKey.next(waiters);
+      kv.txn().when(Compare.version(k).equal(0), Fences.notRaised(fence))
+          .then(Op.put(k, ByteSequence.EMPTY, PutOption.lease(session.leaseId()))).commit().whenComplete((r, t) -> {
+            Contender c = null;
+            synchronized (this) {
+              creating = false;
+              if (t == null && r.succeeded()) {
+                key = c = new Contender(k, r.header().revision());
+                mine = c; // set before the result completes: leave() may follow at once
+              } else if (t != null) {
+                unknownCleanup = Outcomes.mayHaveApplied(t)
+                    ? KeyCleanup.deleteAfterFence(kv, session, fence, k, () -> { })
+                    : CompletableFuture.completedFuture(null);
+              }
+            }
+            if (t != null) {
+              call.result.completeExceptionally(Blocking.unwrap(t));
+            } else if (!r.succeeded()) {
+              create(); // the name was taken: another one
+            } else if (call.result.isDone()) {
+              giveBack(); // given up meanwhile
+            } else {
+              afterMine(c);
+            }
+          });
     }
-  }
 
-  /** Enters, waiting at most {@code timeout} for all {@code count}; on timeout our key is deleted. */
-  public void enter(Duration timeout) throws InterruptedException, TimeoutException {
-    Blocking.checkTimeout(timeout, "timeout");
-    try {
-      awaitOrCancel(enterAsync(), timeout);
-    } catch (TimeoutException | InterruptedException e) {
-      awaitCleanup();
-      throw e;
-    }
-  }
-
-  public void enter() throws InterruptedException {
-    try {
-      awaitOrCancel(enterAsync());
-    } catch (InterruptedException e) {
-      awaitCleanup();
-      throw e;
-    }
-  }
-
-  /** After giving up an enter: our key deleted before we return (bounded by the call timeout). */
-  private void awaitCleanup() {
-    boolean interrupted = Thread.interrupted();
-    try {
-      cleaning.get(Blocking.nanos(session.client().config().callTimeout()), java.util.concurrent.TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      interrupted = true;
-    } catch (Exception e) {
-      // goes on in the background while the session lives
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
+    /** Deletes our key (if created), then settles; a create in flight does so when it lands. */
+    void giveBack() {
+      Contender k;
+      CompletableFuture<?> pending;
+      synchronized (this) {
+        if (creating) {
+          return;
+        }
+        k = key;
+        key = null;
+        pending = unknownCleanup;
       }
+      if (k != null && mine == k) {
+        mine = null;
+      }
+      CompletableFuture<?> done = k != null ? KeyCleanup.deleteGuarded(kv, session, k, () -> { })
+          : pending != null ? pending : CompletableFuture.completedFuture(null);
+      done.whenComplete((v, x) -> call.settled.complete(null));
+    }
+
+    void afterMine(Contender me) {
+      if (call.result.isDone()) {
+        return;
+      }
+      kv.txn().then(waitersRead(), Op.get(ready)).commit().whenComplete((r, t) -> {
+        if (t != null) {
+          call.result.completeExceptionally(Blocking.unwrap(t));
+          return;
+        }
+        List<KeyValue> in = r.getResponse(0).kvs();
+        KeyValue readyKv = r.getResponse(1).first();
+        if (readyKv != null && readyKv.modRevision() > me.createRevision()) {
+          call.result.complete(null); // the last one came in already
+          return;
+        }
+        if (in.size() >= count) {
+          long last = in.get(count - 1).createRevision();
+          if (me.createRevision() > last) {
+            call.result.completeExceptionally(tooMany());
+          } else if (me.createRevision() == last) { // the last one in: everybody goes on
+            kv.put(ready, ByteSequence.EMPTY).whenComplete((p, e) -> {
+              if (e == null) {
+                call.result.complete(null);
+              } else if (Outcomes.mayHaveApplied(e)) {
+                afterMine(me); // a put whose answer was lost: read again (it may be in, and others gone on)
+              } else {
+                call.result.completeExceptionally(Blocking.unwrap(e));
+              }
+            });
+          } else {
+            waitForReady(me, in, r.header().revision() + 1);
+          }
+          return;
+        }
+        waitForReady(me, in, r.header().revision() + 1);
+      });
+    }
+
+    /**
+     * Waits for {@code key/ready}. A participant among the first {@code count} (by create revision, counting those
+     * who came after our read) leaving first breaks the barrier; one beyond them (too many, it deletes its key again)
+     * does not.
+     */
+    private void waitForReady(Contender me, List<KeyValue> in, long from) {
+      Participants p = new Participants(in);
+      // one watch over [key/ready, key/waiters0): the ready flag and every waiter ("ready" sorts before "waiters")
+      WaitForEvents w = WaitForEvents.until(session.client().watch(), ready,
+          WatchOption.builder().range(waiters.concat("0")).revision(from).build(),
+          e -> e.kv().key().equals(ready) ? e.type() == WatchEvent.Type.PUT : p.breaks(e));
+      call.result.whenComplete((v, e) -> w.close());
+      w.future().whenComplete((ev, e) -> {
+        if (e != null) {
+          Throwable c = Blocking.unwrap(e);
+          if (c instanceof CompactedException) {
+            afterMine(me);
+          } else {
+            call.result.completeExceptionally(c);
+          }
+        } else if (ev.type() == WatchEvent.Type.PUT) {
+          call.result.complete(null);
+        } else {
+          call.result.completeExceptionally(new BarrierBrokenException("double barrier " + name + ": participant "
+              + ev.kv().key().toStringUtf8() + (ev.kv().key().equals(me.key()) ? " (ours: its lease is gone)" : "")
+              + " left before all " + count + " were in"));
+        }
+      });
+    }
+  }
+
+  /** The waiters as a waiting participant sees them, kept up to date from its watch's events (in revision order). */
+  private final class Participants {
+    private final Map<ByteSequence, Long> created = new HashMap<>();
+
+    Participants(List<KeyValue> in) {
+      for (KeyValue k : in) {
+        created.put(k.key(), k.createRevision());
+      }
+    }
+
+    synchronized boolean breaks(WatchEvent e) {
+      ByteSequence k = e.kv().key();
+      if (e.type() == WatchEvent.Type.PUT) {
+        created.putIfAbsent(k, e.kv().createRevision());
+        return false;
+      }
+      Long rev = created.remove(k);
+      if (rev == null) {
+        return false;
+      }
+      long before = created.values().stream().filter(r -> r < rev).count();
+      return before < count; // one of the first count: this round cannot fill up any more
     }
   }
 
@@ -251,15 +309,42 @@ public final class DoubleBarrier {
 
   /**
    * Leaves; completes when every participant has left (Go's algorithm: the lowest waits for the highest).
-   * {@link IllegalStateException} unless this object entered.
+   * {@link IllegalStateException} unless this object entered. Cancelling it deletes our key (we left; the others
+   * are not held up).
    */
   public CompletableFuture<Void> leaveAsync() {
-    if (mine == null) {
+    return startLeave().result;
+  }
+
+  /** Leaves, waiting at most {@code timeout} for the others; on timeout our key is gone (we left). */
+  public void leave(Duration timeout) throws InterruptedException, TimeoutException {
+    Blocking.checkTimeout(timeout, "timeout");
+    awaitOrGiveUp(startLeave(), timeout);
+  }
+
+  public void leave() throws InterruptedException {
+    awaitOrGiveUp(startLeave());
+  }
+
+  private Call startLeave() {
+    Contender me = mine;
+    if (me == null) {
       throw new IllegalStateException("leave() needs a successful enter() on this DoubleBarrier object first");
     }
-    CompletableFuture<Void> result = new CompletableFuture<>();
-    leaveRound(result);
-    return result;
+    Call call = new Call();
+    call.result.whenComplete((v, t) -> {
+      if (t == null) {
+        call.settled.complete(null);
+        return;
+      }
+      // failed, timed out or cancelled: we leave anyway (if the lowest, the others must not wait for us)
+      Contender k = mine;
+      mine = null;
+      (k == null ? CompletableFuture.completedFuture(null) : KeyCleanup.deleteGuarded(kv, session, k, () -> { }))
+          .whenComplete((x, e) -> call.settled.complete(null));
+    });
+    leaveRound(call.result);
+    return call;
   }
 
   private void leaveRound(CompletableFuture<Void> result) {
@@ -267,15 +352,20 @@ public final class DoubleBarrier {
       return;
     }
     Contender me = mine;
-    kv.get(waiters.concat("/"), GetOption.builder().prefix().keysOnly().build()).whenComplete((r, t) -> {
+    kv.txn().then(waitersRead(), Op.get(ready)).commit().whenComplete((r, t) -> {
       if (t != null) {
         result.completeExceptionally(Blocking.unwrap(t));
         return;
       }
-      List<KeyValue> in = r.kvs();
-      if (in.isEmpty()) {
-        mine = null;
-        result.complete(null);
+      List<KeyValue> in = r.getResponse(0).kvs();
+      if (in.isEmpty()) { // everybody is out: the round's flag goes too (unless a next round put it again)
+        KeyValue flag = r.getResponse(1).first();
+        CompletableFuture<?> cleared = flag == null ? CompletableFuture.completedFuture(null)
+            : kv.txn().when(Compare.modRevision(ready).equal(flag.modRevision())).then(Op.delete(ready)).commit();
+        cleared.whenComplete((x, e) -> {
+          mine = null;
+          result.complete(null);
+        });
         return;
       }
       KeyValue lowest = in.get(0);
@@ -332,34 +422,42 @@ public final class DoubleBarrier {
     });
   }
 
-  /** Leaves, waiting at most {@code timeout} for the others; on timeout our key is gone already (we left). */
-  public void leave(Duration timeout) throws InterruptedException, TimeoutException {
-    Blocking.checkTimeout(timeout, "timeout");
-    awaitOrCancel(leaveAsync(), timeout);
-  }
-
-  public void leave() throws InterruptedException {
-    awaitOrCancel(leaveAsync());
-  }
-
   // -------------------------------------------------------------------------------------------------- waits
 
-  private static void awaitOrCancel(CompletableFuture<Void> f, Duration timeout)
-      throws InterruptedException, TimeoutException {
+  private void awaitOrGiveUp(Call call, Duration timeout) throws InterruptedException, TimeoutException {
     try {
-      Blocking.await(f, timeout);
+      Blocking.await(call.result, timeout);
     } catch (TimeoutException | InterruptedException e) {
-      f.cancel(false);
+      call.result.cancel(false);
+      awaitSettled(call);
       throw e;
     }
   }
 
-  private static void awaitOrCancel(CompletableFuture<Void> f) throws InterruptedException {
+  private void awaitOrGiveUp(Call call) throws InterruptedException {
     try {
-      Blocking.await(f);
+      Blocking.await(call.result);
     } catch (InterruptedException e) {
-      f.cancel(false);
+      call.result.cancel(false);
+      awaitSettled(call);
       throw e;
+    }
+  }
+
+  /** After giving up: our key deleted before we return (bounded by the call timeout; it goes on in the background). */
+  private void awaitSettled(Call call) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      call.settled.get(Blocking.nanos(session.client().config().callTimeout().plusSeconds(1)),
+          java.util.concurrent.TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      interrupted = true;
+    } catch (Exception e) {
+      // goes on in the background while the session lives
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

@@ -93,6 +93,35 @@ class DoubleBarrierTest {
   }
 
   @Test
+  void aLeaveGivenUpByTheLowestHasLeftAndDoesNotHoldUpTheOthers() throws Exception {
+    DoubleBarrier lowest = DoubleBarrier.create(session(), "db/give-up", 2);
+    DoubleBarrier other = DoubleBarrier.create(session(), "db/give-up", 2);
+    CompletableFuture<Void> first = lowest.enterAsync();
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/give-up/waiters/") == 1);
+    other.enter(Timing.seconds(5));
+    get(first);
+    // the lowest waits for the highest to leave; it gives up first: its key is deleted before the exception
+    assertThatThrownBy(() -> lowest.leave(Duration.ofMillis(300))).isInstanceOf(TimeoutException.class);
+    assertThat(keys("db/give-up/waiters/")).isEqualTo(1);
+    other.leave(Timing.seconds(5)); // not waiting for the one that gave up
+    assertThat(keys("db/give-up/")).isZero();
+  }
+
+  @Test
+  void aCancelledEnterWhoseKeyIsBeingCreatedLeavesNothing() throws Exception {
+    DoubleBarrier b = DoubleBarrier.create(session(), "db/cancel", 3);
+    for (int i = 0; i < 20; i++) { // cancelled at once: mostly while its read or its create is in flight
+      CompletableFuture<Void> e = b.enterAsync();
+      e.cancel(false);
+    }
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/cancel/") == 0);
+    CompletableFuture<Void> waiting = b.enterAsync();
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/cancel/waiters/") == 1);
+    waiting.cancel(false);
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/cancel/") == 0);
+  }
+
+  @Test
   void aParticipantLostWhileOthersWaitToEnterBreaksTheBarrier() throws Exception {
     Session doomed = session();
     CompletableFuture<Void> a = DoubleBarrier.create(session(), "db/broken", 3).enterAsync();
