@@ -33,7 +33,8 @@ done
 
 # The bench builds the working tree, not a commit: record what it was built from (HEAD, and every file of the built
 # modules that differs from HEAD, with its sha1); copied to bench/results/latest.tree.txt when the run succeeds.
-built_paths=(pom.xml proto testkit client-transport recipes-core recipes-lock recipes-queue bench/pom.xml bench/src bench/run.sh)
+built_paths=(pom.xml proto testkit client-transport recipes-core recipes-lock recipes-election recipes-queue bench/pom.xml bench/src
+  bench/run.sh)
 record_tree() {
   {
     echo "HEAD $(git rev-parse HEAD 2>/dev/null || echo unknown) $(git log -1 --format='%s' 2>/dev/null)"

@@ -37,7 +37,8 @@ public final class Bench {
   static final String[] ALL_WORKLOADS =
       {"put", "get-linearizable", "get-serializable", "txn", "watch", "lease-keepalive", "stm",
           LeasingWorkload.NAME, LockWorkload.LOCK, LockWorkload.CONTENDED, LockWorkload.HANDOFF,
-          LockWorkload.SEMAPHORE, QueueWorkload.DEQUEUE, QueueWorkload.EMPTY};
+          LockWorkload.SEMAPHORE, ElectionWorkload.RESIGN, ElectionWorkload.CRASH, QueueWorkload.DEQUEUE,
+          QueueWorkload.EMPTY};
   static final int KEY_BYTES = 32;
   static final int VALUE_BYTES = 256;
   static final int KEYS = 1000;
@@ -63,6 +64,12 @@ public final class Bench {
     double handoffMaxSeconds = 60;
     int semaphorePermits = 4;
     int semaphoreClaimants = 16;
+    /** election-resign: contenders on one name (a session or lease each), and their TTL. */
+    int electionContenders = 4;
+    long electionTtlSeconds = 60;
+    /** election-crash: leaders crashed per client, and the TTL of the leader's and the waiter's leases. */
+    int electionCrashes = 5;
+    long electionCrashTtlSeconds = 2;
     /** Queue workloads: consumers per cell, producers keeping queue-dequeue fed, and the backlog they keep. */
     int[] queueConsumers = {1, 4, 16};
     int queueProducers = 2;
@@ -82,6 +89,7 @@ public final class Bench {
       o.warmSeconds = 3;
       o.handoffs = 100;
       o.handoffMaxSeconds = 15;
+      o.electionCrashes = 2;
       return o;
     }
 
@@ -128,6 +136,7 @@ public final class Bench {
           q.clients = o.clients;
           q.gitCommit = o.gitCommit;
           q.handoffWaiters = o.handoffWaiters;
+          q.electionContenders = o.electionContenders;
           o = q;
         }
         case "--endpoints" -> o.endpoints = args[++i];
@@ -141,6 +150,8 @@ public final class Bench {
         case "--handoff-waiters" -> o.handoffWaiters =
             java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
         case "--handoffs" -> o.handoffs = Integer.parseInt(args[++i]);
+        case "--election-contenders" -> o.electionContenders = Integer.parseInt(args[++i]);
+        case "--election-crashes" -> o.electionCrashes = Integer.parseInt(args[++i]);
         case "--queue-consumers" -> o.queueConsumers =
             java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
         case "--session-loss-check-ms" -> o.sessionLossCheckMillis = Long.parseLong(args[++i]);
@@ -150,7 +161,7 @@ public final class Bench {
         case "--git" -> o.gitCommit = args[++i];
         default -> throw new IllegalArgumentException("unknown argument " + args[i]
             + " (use --quick, --endpoints, --out, --workloads, --clients, --seconds, --rounds, --concurrency,"
-            + " --handoff-waiters, --handoffs, --queue-consumers, --session-loss-check-ms, --no-chart)");
+            + " --handoff-waiters, --handoffs, --election-contenders, --election-crashes, --queue-consumers, --session-loss-check-ms, --no-chart)");
       }
     }
     List<Row> rows = run(o);
@@ -247,11 +258,11 @@ public final class Bench {
       }
       if (LockWorkload.any(o.workloads)) {
         compact(); // the history the workloads before left behind
-        rows.addAll(new LockWorkload(o, targets, admin, () -> {
-          List<Target<?>> l = order(0);
-          cell++;
-          return l;
-        }).run());
+        rows.addAll(new LockWorkload(o, targets, admin, this::nextCell).run());
+        compact();
+      }
+      if (ElectionWorkload.any(o.workloads)) {
+        rows.addAll(new ElectionWorkload(o, endpoints, targets, admin, this::nextCell).run());
         compact();
       }
       if (QueueWorkload.any(o.workloads) && o.clients.contains(OursTarget.NAME)) {
@@ -298,6 +309,13 @@ public final class Bench {
 
   /** The clients in the order of this cell: alternating from one cell to the next. */
   private int cell;
+
+  /** The clients in the order of the next cell, for the lock and election workloads' cells. */
+  private List<Target<?>> nextCell() {
+    List<Target<?>> l = order(0);
+    cell++;
+    return l;
+  }
 
   private List<Target<?>> order(int shift) {
     List<Target<?>> l = new ArrayList<>(targets);

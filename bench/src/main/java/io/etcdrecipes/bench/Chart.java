@@ -33,8 +33,9 @@ final class Chart {
     System.setProperty("java.awt.headless", "true");
     List<Group> groups = new ArrayList<>();
     for (Row r : rows) {
-      if (!r.client().equals(OursTarget.NAME) || r.workload().startsWith("lkv-")) {
-        continue; // leasing rows compare our own modes: the table has them
+      if (!r.client().equals(OursTarget.NAME) || r.workload().startsWith("lkv-")
+          || r.workload().equals(ElectionWorkload.CRASH)) {
+        continue; // leasing rows compare our own modes, a crash's failover is seconds: the table has them
       }
       Row j = rows.stream().filter(x -> x.client().equals(JetcdTarget.NAME) && x.workload().equals(r.workload())
           && x.concurrency() == r.concurrency()).findFirst().orElse(null);
@@ -51,6 +52,8 @@ final class Chart {
           case LockWorkload.HANDOFF -> "handoff @" + r.concurrency();
           default -> "sem " + r.extra().get("permits") + "/" + r.concurrency() + " (ours)";
         };
+      } else if (r.workload().equals(ElectionWorkload.RESIGN)) {
+        label = "election ×" + r.concurrency();
       } else if (r.workload().equals("watch")) {
         label = "watch";
       } else if (r.workload().equals("lease-keepalive")) {
@@ -60,8 +63,8 @@ final class Chart {
       }
       groups.add(new Group(label, r, j));
     }
-    List<Group> locks = groups.stream().filter(x -> LockWorkload.NAMES.contains(x.ours().workload())).toList();
-    groups = groups.stream().filter(x -> !LockWorkload.NAMES.contains(x.ours().workload())).toList();
+    List<Group> locks = groups.stream().filter(x -> lockPanel(x.ours())).toList();
+    groups = groups.stream().filter(x -> !lockPanel(x.ours())).toList();
     int height = locks.isEmpty() ? H : H + LOCK_H;
     BufferedImage img = new BufferedImage(W, height, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
@@ -84,13 +87,18 @@ final class Chart {
     panel(g, cpu, 540, 400, 70, W - 30, "client CPU per op: µs (JVM process CPU / ops; lease: per renewal) — lower is "
         + "better; bars cut at the top are taller", r -> r.cpuNsPerOp() / 1e3, "%.1f", true);
     if (!locks.isEmpty()) {
-      panel(g, locks, H - 20, LOCK_H, 70, W / 2 - 20, "locks: cycles/s (handoff: handoffs/s) — higher is better",
-          Row::opsPerS, "%.0f", false);
-      panel(g, locks, H - 20, LOCK_H, W / 2 + 50, W - 30, "locks: p50 ms (acquire; handoff: release → next holder)"
-          + " — lower is better", r -> r.p50Us() / 1e3, "%.1f", false);
+      panel(g, locks, H - 20, LOCK_H, 70, W / 2 - 20, "locks, elections: cycles/s (handoff: handoffs/s) — higher is"
+          + " better", Row::opsPerS, "%.0f", false);
+      panel(g, locks, H - 20, LOCK_H, W / 2 + 50, W - 30, "p50 ms (lock: acquire; handoff: release → next holder;"
+          + " election: resign → next leader) — lower is better", r -> r.p50Us() / 1e3, "%.1f", false);
     }
     g.dispose();
     ImageIO.write(img, "png", file.toFile());
+  }
+
+  /** Rows drawn in the bottom panels: locks and elections (cycles and handoffs, not ops of the KV scale). */
+  private static boolean lockPanel(Row r) {
+    return LockWorkload.NAMES.contains(r.workload()) || ElectionWorkload.NAMES.contains(r.workload());
   }
 
   private static void legend(Graphics2D g, int x, int y) {

@@ -447,14 +447,14 @@ final class LockWorkload {
     return "a lease per contender (kept alive), one client";
   }
 
-  private static List<Target.LockContender> contenders(
+  static List<Target.LockContender> contenders(
       java.util.function.IntFunction<CompletableFuture<Target.LockContender>> make, int n) throws Exception {
     Target.LockContender[] cs = new Target.LockContender[n];
     Bench.inParallel(64, n, i -> make.apply(i).thenAccept(c -> cs[i] = c));
     return List.of(cs);
   }
 
-  private static void close(List<Target.LockContender> cs) {
+  static void close(List<Target.LockContender> cs) {
     try {
       Bench.inParallel(64, cs.size(), i -> cs.get(i).closeAsync());
     } catch (Exception e) {

@@ -12,6 +12,7 @@ import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchOption;
 import io.etcdrecipes.client.Watcher;
+import io.etcdrecipes.election.Election;
 import io.etcdrecipes.lock.Mutex;
 import io.etcdrecipes.lock.Semaphore;
 import io.etcdrecipes.recipes.Session;
@@ -126,7 +127,33 @@ final class OursTarget implements Target<ByteSequence> {
     });
   }
 
-  /** The lock workloads' sessions' loss-check interval; null: the default (Session.DEFAULT_LOSS_CHECK_INTERVAL). */
+  /**
+   * A session of its own and an {@link Election} on it, as the Election docs show: campaign with {@code proposal},
+   * resign the {@code Leadership} it returns.
+   */
+  @Override
+  public CompletableFuture<LockContender> electionCandidate(String name, long ttlSeconds, String proposal) {
+    ByteSequence value = ByteSequence.of(proposal);
+    return session(ttlSeconds).thenApply(s -> {
+      Election e = Election.create(s, name);
+      return new LockContender() {
+        @Override
+        public CompletableFuture<Held> lock() {
+          return e.campaignAsync(value).thenApply(term -> term::resignAsync);
+        }
+
+        @Override
+        public CompletableFuture<?> closeAsync() {
+          return s.closeAsync();
+        }
+      };
+    });
+  }
+
+  /**
+   * The lock and election workloads' sessions' loss-check interval; null: the default
+   * (Session.DEFAULT_LOSS_CHECK_INTERVAL).
+   */
   private volatile Duration sessionLossCheck;
 
   void sessionLossCheck(Duration interval) {

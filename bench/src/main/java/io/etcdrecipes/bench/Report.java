@@ -39,6 +39,15 @@ final class Report {
       if (r.workload().equals("stm")) {
         b.append("   conflicts/commit ").append(r.extra().get("conflicts_per_commit"));
       }
+      if (r.workload().equals(ElectionWorkload.RESIGN)) {
+        b.append("   overlaps ").append(r.extra().get("overlaps")).append(", failovers >= 50 ms ")
+            .append(r.extra().get("failovers_50ms_or_more"));
+      }
+      if (r.workload().equals(ElectionWorkload.CRASH)) {
+        b.append("   overlaps ").append(r.extra().get("overlaps")).append(", max ")
+            .append(r.extra().get("failover_max_ms")).append(" ms (target ").append(r.extra().get("target_ms"))
+            .append(" ms), each ").append(r.extra().get("failovers_ms")).append(" ms");
+      }
       if (LockWorkload.NAMES.contains(r.workload())) {
         b.append("   overlaps ").append(r.extra().get("overlaps"));
         if (r.workload().equals(LockWorkload.SEMAPHORE)) {
@@ -53,7 +62,10 @@ final class Report {
         + "one lease. cpu: JVM process CPU / ops;\netcd us/op: the etcd server process's CPU / ops (from /proc) in the same run.\n"
         + "lock, lock-contended: conc = contenders (a lease each), ops = lock+unlock cycles, latency = lock call to held;\n"
         + "lock-handoff: conc = contenders queued on one name, ops = handoffs, latency = holder's release (before its\n"
-        + "unlock call) to the next holder's lock returning; semaphore: conc = claimants, latency = acquire.\n");
+        + "unlock call) to the next holder's lock returning; semaphore: conc = claimants, latency = acquire.\n"
+        + "election-resign: conc = contenders, ops = campaign+resign cycles, latency = failover (the leader's resign\n"
+        + "call to the next contender's campaign returning); election-crash: a leader's client cut off with one contender\n"
+        + "waiting, latency = crash to the waiter's campaign returning (ops/s and cpu mean nothing there: 0).\n");
     return b.toString();
   }
 }

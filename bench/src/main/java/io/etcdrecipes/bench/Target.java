@@ -43,6 +43,14 @@ interface Target<B> extends AutoCloseable {
    */
   CompletableFuture<LockContender> lockContender(String name, long ttlSeconds);
 
+  /**
+   * A candidate in the election {@code name} with a lease of its own ({@code ttlSeconds}), kept alive until it is
+   * closed: ours a {@code Session} and an {@code Election} on it; jetcd a granted lease, kept alive, and the
+   * server-side Election RPC with it. Its {@link LockContender#lock()} campaigns with {@code proposal} and completes
+   * once this candidate leads; the {@link Held#unlock()} it hands out resigns. Completes once the lease is granted.
+   */
+  CompletableFuture<LockContender> electionCandidate(String name, long ttlSeconds, String proposal);
+
   @Override
   void close();
 

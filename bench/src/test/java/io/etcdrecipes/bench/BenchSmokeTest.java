@@ -34,6 +34,9 @@ class BenchSmokeTest {
     o.handoffWaiters = new int[] {3};
     o.handoffs = 10;
     o.semaphoreClaimants = 6;
+    o.electionContenders = 3;
+    o.electionCrashes = 1;
+    o.electionCrashTtlSeconds = 1; // granted as 1 s with fast elections: one crash costs about 1 s per client
     o.queueConsumers = new int[] {1, 2};
     List<Row> rows = Bench.run(o);
 
@@ -80,6 +83,25 @@ class BenchSmokeTest {
       assertThat(r.concurrency()).isEqualTo(3);
       assertThat(r.extra().get("handoffs")).isEqualTo(10L);
     });
+    for (String c : List.of(OursTarget.NAME, JetcdTarget.NAME)) {
+      assertThat(rows).as("%s %s", ElectionWorkload.RESIGN, c).anySatisfy(r -> {
+        assertThat(r.workload()).isEqualTo(ElectionWorkload.RESIGN);
+        assertThat(r.client()).isEqualTo(c);
+        assertThat(r.concurrency()).isEqualTo(3);
+        assertThat(r.opsPerS()).isPositive();
+        assertThat((Long) r.extra().get("failovers")).isPositive();
+        assertThat(r.extra().get("overlaps")).isEqualTo(0L);
+        assertThat(r.extra().get("errors")).isEqualTo(0L);
+      });
+      assertThat(rows).as("%s %s", ElectionWorkload.CRASH, c).anySatisfy(r -> {
+        assertThat(r.workload()).isEqualTo(ElectionWorkload.CRASH);
+        assertThat(r.client()).isEqualTo(c);
+        assertThat(r.extra().get("crashes")).isEqualTo(1);
+        assertThat(r.extra().get("overlaps")).isEqualTo(0L);
+        assertThat(r.extra().get("errors")).isEqualTo(0L);
+        assertThat(r.p50Us()).isPositive();
+      });
+    }
     assertThat(rows).anySatisfy(r -> {
       assertThat(r.workload()).isEqualTo(LockWorkload.SEMAPHORE);
       assertThat(r.opsPerS()).isPositive();
