@@ -68,6 +68,7 @@ final class Taker<T> {
   private boolean joining;
   private boolean claiming; // a take in flight, or its item being handed over
   private boolean givingUp;
+  private boolean failing; // fail() has begun: nothing new starts
   private CompletableFuture<T> late;
   private boolean keepLate;
   private int round;
@@ -224,12 +225,12 @@ final class Taker<T> {
     reads.addAll(rule.extraReads());
     reads.add(Op.get(me.key()));
     kv.txn().then(reads.toArray(new Op[0])).commit().whenComplete((r, e) -> {
+      if (!isCurrent(myRound)) {
+        return; // a newer read, or a take, decides (a stale read's failure too: a take may be in flight)
+      }
       if (e != null) {
         fail(Blocking.unwrap(e));
         return;
-      }
-      if (!isCurrent(myRound)) {
-        return; // a newer read, or a take, decides
       }
       KeyValue mine = r.getResponse(r.responses().size() - 1).first();
       if (mine == null || mine.createRevision() != me.createRevision()) {
@@ -356,12 +357,14 @@ final class Taker<T> {
     CompletableFuture<T> lateTake;
     boolean keep;
     boolean handing = success && taken != null;
+    boolean failed;
     synchronized (this) {
       if (success && me != null) {
         line = null; // deleted in the same transaction
       }
       lateTake = late;
       keep = keepLate;
+      failed = failing && lateTake == null;
       claiming = handing && lateTake == null; // still "in flight" for giveUp until handed over
     }
     if (lateTake != null) { // the caller gave up meanwhile
@@ -371,6 +374,14 @@ final class Taker<T> {
         }
       } else {
         leaveLine().whenComplete((v, x) -> lateTake.complete(null));
+      }
+      return;
+    }
+    if (failed) { // failed while the take was in flight: the line key was left for now, as the take may delete it
+      if (handing) {
+        finish(taken); // back into the queue
+      } else {
+        leaveLine();
       }
       return;
     }
@@ -408,7 +419,7 @@ final class Taker<T> {
   }
 
   private boolean stoppedLocked() {
-    return givingUp || result.isDone();
+    return givingUp || failing || result.isDone();
   }
 
   private void finish(T value) {
@@ -425,6 +436,7 @@ final class Taker<T> {
     synchronized (this) {
       l = late;
       keep = keepLate;
+      claiming = false; // a giveUp from now on finds nothing in flight and completes its own future
     }
     if (l != null && keep && l.complete(value)) {
       return;
@@ -446,13 +458,23 @@ final class Taker<T> {
     }
   }
 
+  /**
+   * Ends the call with {@code t}. With a take in flight the line key stays until the take lands: the take deletes
+   * it, and {@link #recoverTake} reads "the key is gone" as "the take applied" — a delete from here would turn an
+   * item that is still in the queue into one handed to us (and given back: a copy).
+   */
   private void fail(Throwable t) {
+    boolean takeInFlight;
     synchronized (this) {
-      if (result.isDone()) {
+      if (failing || result.isDone()) {
         return;
       }
+      failing = true;
+      takeInFlight = claiming;
     }
-    leaveLine();
+    if (!takeInFlight) {
+      leaveLine();
+    }
     cleanup();
     result.completeExceptionally(t);
   }
@@ -511,9 +533,9 @@ final class Taker<T> {
       }
       return l;
     }
-    // a take or join in flight completes l when it lands; not when the result had failed before (nothing lands
-    // for it then, and an item still being handed over goes to l or back either way)
-    if (!inFlight || !result.isCancelled()) {
+    // a take or join in flight completes l when it lands (and leaves the line then: deleting the line key under a
+    // take in flight would mislead recoverTake), also when the result had failed before
+    if (!inFlight) {
       leaveLine().whenComplete((v, e) -> l.complete(null));
     }
     return l;
