@@ -81,27 +81,32 @@ public final class Barrier {
   /** Completes once the barrier is not held (at once if it is not held now); cancelling it stops waiting. */
   public CompletableFuture<Void> awaitAsync() {
     CompletableFuture<Void> result = new CompletableFuture<>();
-    awaitRound(result);
+    awaitRound(result, 0);
     return result;
   }
 
-  /** One read, then a watch for the delete from the revision after it; a watch behind a compaction reads again. */
-  private void awaitRound(CompletableFuture<Void> result) {
+  /**
+   * One read, then a watch for the delete from the revision after it. A watch behind a compaction reads again: the
+   * hold it waited for ({@code heldSince}, the key's create revision; 0 on the first read) is over if the key is
+   * gone or was created again since — a release followed by a new hold must not keep the waiter for the next one.
+   */
+  private void awaitRound(CompletableFuture<Void> result, long heldSince) {
     if (result.isDone()) {
       return;
     }
     client.kv().get(key).whenComplete((r, t) -> {
       if (t != null) {
         result.completeExceptionally(Blocking.unwrap(t));
-      } else if (r.isEmpty()) {
+      } else if (r.isEmpty() || (heldSince != 0 && r.kvs().get(0).createRevision() != heldSince)) {
         result.complete(null);
       } else {
+        long held = r.kvs().get(0).createRevision();
         WaitForEvents w = WaitForEvents.key(client.watch(), key, r.header().revision() + 1, WatchEvent.Type.DELETE);
         result.whenComplete((v, e) -> w.close()); // cancelled: stop watching
         w.future().whenComplete((ev, e) -> {
           Throwable c = e == null ? null : Blocking.unwrap(e);
           if (c instanceof CompactedException) {
-            awaitRound(result); // the delete may be among what was compacted away: read again
+            awaitRound(result, held); // the delete may be among what was compacted away: read again
           } else if (c != null) {
             result.completeExceptionally(c);
           } else {

@@ -155,6 +155,7 @@ public final class DoubleBarrier {
     // guarded by this
     private Contender key;
     private boolean creating;
+    private boolean givenBack;
     private CompletableFuture<?> unknownCleanup;
 
     void create() {
@@ -181,8 +182,13 @@ public final class DoubleBarrier {
             }
             if (t != null) {
               call.result.completeExceptionally(Blocking.unwrap(t));
+              giveBack(); // if the call had ended meanwhile, its own giveBack found the create in flight
             } else if (!r.succeeded()) {
-              create(); // the name was taken: another one
+              if (call.result.isDone()) {
+                giveBack();
+              } else {
+                create(); // the name was taken: another one
+              }
             } else if (call.result.isDone()) {
               giveBack(); // given up meanwhile
             } else {
@@ -191,14 +197,15 @@ public final class DoubleBarrier {
           });
     }
 
-    /** Deletes our key (if created), then settles; a create in flight does so when it lands. */
+    /** Deletes our key (if created), then settles; a create in flight does so when it lands. Runs once. */
     void giveBack() {
       Contender k;
       CompletableFuture<?> pending;
       synchronized (this) {
-        if (creating) {
+        if (creating || givenBack) {
           return;
         }
+        givenBack = true;
         k = key;
         key = null;
         pending = unknownCleanup;
@@ -358,11 +365,9 @@ public final class DoubleBarrier {
         return;
       }
       List<KeyValue> in = r.getResponse(0).kvs();
+      KeyValue flag = r.getResponse(1).first();
       if (in.isEmpty()) { // everybody is out: the round's flag goes too (unless a next round put it again)
-        KeyValue flag = r.getResponse(1).first();
-        CompletableFuture<?> cleared = flag == null ? CompletableFuture.completedFuture(null)
-            : kv.txn().when(Compare.modRevision(ready).equal(flag.modRevision())).then(Op.delete(ready)).commit();
-        cleared.whenComplete((x, e) -> {
+        clearFlag(flag).whenComplete((x, e) -> {
           mine = null;
           result.complete(null);
         });
@@ -382,7 +387,8 @@ public final class DoubleBarrier {
       long from = r.header().revision() + 1;
       if (in.size() == 1 && isLowest) { // the last one out: clean up
         kv.txn().then(Op.delete(ready), Op.delete(me.key())).commit().whenComplete((x, e) -> {
-          if (e != null) {
+          if (e != null) { // our key goes when the result fails; the flag (on no lease) must not stay either
+            clearFlag(flag);
             result.completeExceptionally(Blocking.unwrap(e));
           } else {
             mine = null;
@@ -407,6 +413,12 @@ public final class DoubleBarrier {
         }
       });
     });
+  }
+
+  /** Deletes this round's {@code ready} (retried while the session lives); a next round's flag is left alone. */
+  private CompletableFuture<?> clearFlag(KeyValue flag) {
+    return flag == null ? CompletableFuture.completedFuture(null)
+        : KeyCleanup.deleteGuarded(kv, session, new Contender(ready, flag.createRevision()), () -> { });
   }
 
   private void awaitDelete(CompletableFuture<Void> result, ByteSequence key, long from) {
