@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Our client side by side with jetcd 0.8.5 in one JVM run against a single-member etcd (fsync on).
 #
-#   bench/run.sh            full run (about 8 minutes): every workload, two rounds per client and cell
+#   bench/run.sh            full run (about 9 minutes): every workload, two rounds per client and cell
 #   bench/run.sh --quick    under 3 minutes: one round per client and cell
 #   bench/run.sh --no-build ...         skip the Maven build (use what bench/target holds)
 #   bench/run.sh --jfr ...              also record a JFR profile to bench/target/bench.jfr

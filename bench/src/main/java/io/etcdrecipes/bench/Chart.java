@@ -89,8 +89,8 @@ final class Chart {
     if (!locks.isEmpty()) {
       panel(g, locks, H - 20, LOCK_H, 70, W / 2 - 20, "locks, elections: cycles/s (handoff: handoffs/s) — higher is"
           + " better", Row::opsPerS, "%.0f", false);
-      panel(g, locks, H - 20, LOCK_H, W / 2 + 50, W - 30, "p50 ms (lock: acquire; handoff: release → next holder;"
-          + " election: resign → next leader) — lower is better", r -> r.p50Us() / 1e3, "%.1f", false);
+      panel(g, locks, H - 20, LOCK_H, W / 2 + 50, W - 30, "p50 ms (acquire; handoff, election: release → next)"
+          + " — lower is better", r -> r.p50Us() / 1e3, "%.1f", false);
     }
     g.dispose();
     ImageIO.write(img, "png", file.toFile());
