@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.MemberMetrics;
+import io.etcdrecipes.testkit.TcpProxy;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -72,6 +74,38 @@ class BarrierTest {
         .isInstanceOf(TimeoutException.class);
     await().atMost(Timing.seconds(5)).until(() -> watchers() <= before);
     b.release();
+  }
+
+  /**
+   * The waiter's read is answered (held), then — before its watch reaches the server — the barrier is released, held
+   * again and the history compacted: the watch fails as compacted, and the read after it finds the barrier held by a
+   * new hold. That is the release it waited for. (A re-read that only asked "held?" waited for the next release.)
+   * Answers to the waiter are delayed by 1 s, so its watch is sent a second after its read was served.
+   */
+  @Test
+  void aReleaseHiddenByACompactionStillEndsTheWait() throws Exception {
+    TcpProxy proxy = etcd.member(0).proxy();
+    EtcdClient direct = client();
+    Barrier coordinator = Barrier.create(direct, "b/compacted");
+    coordinator.hold();
+    EtcdClient slow = EtcdClient.builder().endpoints(etcd.member(0).proxiedEndpoint())
+        .callTimeout(Timing.seconds(10)).build();
+    toClose.add(slow);
+    get(slow.kv().get(ByteSequence.of("b/warm-up"))); // connected before the answers slow down
+    try {
+      proxy.latency(TcpProxy.Direction.TO_CLIENT, Duration.ofSeconds(1));
+      long ranges = MemberMetrics.received(etcd.member(0), "Range");
+      CompletableFuture<Void> waiter = Barrier.create(slow, "b/compacted").awaitAsync();
+      await().atMost(Timing.seconds(5)).until(() -> MemberMetrics.received(etcd.member(0), "Range") > ranges);
+      assertThat(coordinator.release()).isTrue();
+      assertThat(coordinator.hold()).isTrue();
+      long now = get(direct.kv().get(ByteSequence.of("b/compacted"))).header().revision();
+      get(direct.kv().compact(now));
+      get(waiter);
+    } finally {
+      proxy.heal();
+      coordinator.release();
+    }
   }
 
   @Test
