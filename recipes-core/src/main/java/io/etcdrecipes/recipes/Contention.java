@@ -1,5 +1,6 @@
 package io.etcdrecipes.recipes;
 
+import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.EtcdException;
 import io.etcdrecipes.client.GetResponse;
 import io.etcdrecipes.client.KV;
@@ -223,15 +224,18 @@ public final class Contention extends Wait<ResponseHeader> {
     Runnable wake = () -> woken(token);
     FreshWatch fw;
     if (turn instanceof Turn.AwaitDelete d) {
+      long ahead = createRevisionOf(d.key(), results);
       fw = FreshWatch.start(watch, turn, d.key(), WatchOption.builder().noPut().build(),
-          e -> e.type() == WatchEvent.Type.DELETE, confirm, wake, this::fail);
+          e -> e.type() == WatchEvent.Type.DELETE, confirm, wake, this::fail,
+          ahead == 0 ? null : new FreshWatch.Recheck(kv, ahead));
     } else if (turn instanceof Turn.AwaitChange c) {
-      fw = FreshWatch.start(watch, turn, c.key(), WatchOption.DEFAULT, e -> true, confirm, wake, this::fail);
+      fw = FreshWatch.start(watch, turn, c.key(), WatchOption.DEFAULT, e -> true, confirm, wake, this::fail, null);
     } else {
       Turn.AwaitOlderDelete o = (Turn.AwaitOlderDelete) turn;
       fw = FreshWatch.start(watch, turn, o.prefix(), WatchOption.builder().prefix().noPut().prevKv().build(),
           e -> e.type() == WatchEvent.Type.DELETE
-              && (e.prevKv() == null || e.prevKv().createRevision() < me.createRevision()), confirm, wake, this::fail);
+              && (e.prevKv() == null || e.prevKv().createRevision() < me.createRevision()),
+          confirm, wake, this::fail, null);
     }
     boolean closeNow;
     synchronized (this) {
@@ -243,6 +247,18 @@ public final class Contention extends Wait<ResponseHeader> {
     if (closeNow) {
       fw.close();
     }
+  }
+
+  /** The create revision of {@code key} in the round's reads (the policy named it from them); 0 if not there. */
+  private static long createRevisionOf(ByteSequence key, List<GetResponse> results) {
+    for (GetResponse g : results) {
+      for (KeyValue kv : g.kvs()) {
+        if (kv.key().equals(key)) {
+          return kv.createRevision();
+        }
+      }
+    }
+    return 0;
   }
 
   /** The watch is in place: read again (what happened before it is in the read, what happens after, in the watch). */

@@ -78,7 +78,7 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
     return reads.get();
   }
 
-  /** How many watch events woke this wait; for tests. */
+  /** How many times this wait was woken (a watch event, or a recheck that found the key gone); for tests. */
   long eventsReceived() {
     return events.get();
   }
@@ -120,7 +120,8 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
         created = false;
       }
       FreshWatch fw = FreshWatch.start(watch, key, key, WatchOption.builder().noPut().build(),
-          e -> e.type() == WatchEvent.Type.DELETE, () -> created(token), () -> woken(token), this::fail);
+          e -> e.type() == WatchEvent.Type.DELETE, () -> created(token), () -> woken(token), this::fail,
+          new FreshWatch.Recheck(kv, youngest.createRevision()));
       boolean closeNow;
       synchronized (this) {
         closeNow = waitToken != token || isDone(); // woken, replaced or ended meanwhile

@@ -10,7 +10,11 @@ import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.Op;
+import io.etcdrecipes.client.Watch;
 import io.etcdrecipes.client.WatchEvent;
+import io.etcdrecipes.client.WatchListener;
+import io.etcdrecipes.client.WatchOption;
+import io.etcdrecipes.client.Watcher;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,6 +31,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -51,6 +57,43 @@ class MechanicsTest {
   }
 
 
+
+  /**
+   * etcd before 3.4.38 and 3.5.22 can file a watch "from now" as unsynced (a write landed while it was created) and
+   * send its events up to 100 ms late. A wait for a DELETE then reads the key itself, 10 to 100 ms after its watch was
+   * created, and a key gone or created again under the same name (a lock's key when its session locks again) wakes
+   * it. The watch here never delivers an event, so only those reads can end the wait: the key is deleted and created
+   * again 20 ms after the watch exists (after the read that confirms it, before the later rechecks).
+   */
+  @Test
+  void aWaitWhoseWatchIsHeldBackFindsTheDeleteByReadingTheKey() throws Exception {
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    ByteSequence ahead = ByteSequence.of("held-back/a");
+    try {
+      Watch silent = new Watch() {
+        @Override
+        public Watcher watch(ByteSequence key, WatchOption option, WatchListener listener) {
+          Watcher w = client.watch().watch(key, option, response -> { }); // every event held back for good
+          w.created().thenRun(() -> timer.schedule(() -> client.kv().delete(ahead)
+              .thenCompose(d -> client.kv().put(ahead, ByteSequence.of("again"))), 20, TimeUnit.MILLISECONDS));
+          return w;
+        }
+
+        @Override
+        public CompletableFuture<Void> requestProgress() {
+          return client.watch().requestProgress();
+        }
+      };
+      long rev = get(client.kv().put(ahead, ByteSequence.of("x"))).header().revision();
+      WaitForDelete w = WaitForDelete.start(client.kv(), silent, ByteSequence.of("held-back/"), rev);
+      get(w.future());
+      assertThat(w.eventsReceived()).as("woken by a recheck (no event reaches it)").isEqualTo(1);
+      assertThat(w.reads()).as("the first read, the one after the watch, the one after the wake-up").isEqualTo(3);
+    } finally {
+      timer.shutdownNow();
+      get(client.kv().delete(ahead));
+    }
+  }
 
   @Test
   void ownerKeysAreGosLayout() {

@@ -60,7 +60,7 @@ final class TakerWait {
     List<FreshWatch> started = new ArrayList<>();
     for (Target target : targets) {
       started.add(FreshWatch.start(watch, newSpec, target.key(), target.option(), target.wakes(),
-          () -> created(t), () -> woken(t), failed));
+          () -> created(t), () -> woken(t), failed, null)); // no rechecks: these wait for new items (PUTs) as well
     }
     boolean closeNow;
     synchronized (this) {

@@ -3,6 +3,8 @@ package io.etcdrecipes.recipes.internal;
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.CompactedException;
 import io.etcdrecipes.client.EtcdException;
+import io.etcdrecipes.client.GetOption;
+import io.etcdrecipes.client.KV;
 import io.etcdrecipes.client.Watch;
 import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchListener;
@@ -11,6 +13,7 @@ import io.etcdrecipes.client.WatchResponse;
 import io.etcdrecipes.client.Watcher;
 
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -23,8 +26,24 @@ import java.util.function.Predicate;
  * has created it, the caller reads again ({@code created}): whatever happened before the watch is in that read, whatever
  * happens after it is delivered at once. The caller keeps the wait across rounds while its reads ask for the same
  * thing ({@link #spec()}).
+ *
+ * <p>A watch from now is not always synced either: etcd before 3.4.38 and 3.5.22 turns "now" into the current
+ * revision + 1 before it takes the store's lock, so a write that lands in between files the new watch as unsynced
+ * (etcd-io/etcd commit 973847aa2 fixed it). Its events then wait for the 100 ms loop, which on the next tick syncs
+ * it. A wait for one key's DELETE can therefore look for itself ({@link Recheck}): it reads the key (keys only, a
+ * point read) 10, 25, 50 and 100 ms after the watch was created — at most four reads, none once the wait is over —
+ * and the key found gone, or created again since (a lock's key has the same name each time its session locks), wakes
+ * it as its DELETE would: a delete held back by that loop is seen within 10–25 ms instead of up to 100 ms.
  */
 public final class FreshWatch implements AutoCloseable {
+
+  /** When a wait for a DELETE reads its key, in ms after the watch was created: the unsynced loop's 100 ms, covered. */
+  private static final long[] RECHECK_MILLIS = {10, 25, 50, 100};
+
+  private static final GetOption KEYS_ONLY = GetOption.builder().keysOnly().build();
+
+  /** How a wait for the DELETE of the watched key reads it: through {@code kv}; its incarnation's create revision. */
+  public record Recheck(KV kv, long createRevision) {}
 
   private final Object spec;
   private final AtomicBoolean over;
@@ -39,11 +58,13 @@ public final class FreshWatch implements AutoCloseable {
    * Starts watching {@code key} with {@code option} (its start revision must be 0: from now). {@code created} runs once
    * when the server created the watch; {@code woken} once, at the first event {@code wakes} accepts (or when the watch
    * fell behind a compaction after a reconnect: something may have happened); {@code failed} when the watch ends with
-   * another error. All run on the client's callback executor; none after {@link #close()}.
+   * another error. All run on the client's callback executor; none after {@link #close()}. {@code recheck}: null, or
+   * (for a watch of the single key {@code key} that waits for its DELETE) how to read it; a recheck that finds it
+   * gone runs {@code woken} (then on whatever thread completed the read).
    */
   public static FreshWatch start(Watch watch, Object spec, ByteSequence key, WatchOption option,
                                  Predicate<WatchEvent> wakes, Runnable created, Runnable woken,
-                                 Consumer<EtcdException> failed) {
+                                 Consumer<EtcdException> failed, Recheck recheck) {
     if (option.revision() != 0) {
       throw new IllegalArgumentException("a fresh watch starts from now (revision 0), got " + option.revision());
     }
@@ -80,9 +101,35 @@ public final class FreshWatch implements AutoCloseable {
     w.created().thenRun(() -> {
       if (!over.get()) {
         created.run();
+        if (recheck != null) {
+          recheck(recheck, key, over, woken, 0, 0);
+        }
       }
     });
     return fw;
+  }
+
+  private static void recheck(Recheck how, ByteSequence key, AtomicBoolean over, Runnable woken, int i, long elapsed) {
+    if (i == RECHECK_MILLIS.length) {
+      return;
+    }
+    try {
+      SharedExecutors.timer().schedule(() -> {
+        if (over.get()) {
+          return;
+        }
+        how.kv().get(key, KEYS_ONLY).whenComplete((r, t) -> {
+          if (t == null && (r.isEmpty() || r.kvs().get(0).createRevision() != how.createRevision())) {
+            if (over.compareAndSet(false, true)) {
+              woken.run();
+            }
+          } else { // still there, or the read failed: the watch still ends the wait
+            recheck(how, key, over, woken, i + 1, RECHECK_MILLIS[i]);
+          }
+        });
+      }, Math.max(0, RECHECK_MILLIS[i] - elapsed), TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) { // the timer refused (shutting down): the watch alone still ends the wait
+    }
   }
 
   /** What this wait is for (compared with {@code equals} by the caller to keep it across rounds). */
