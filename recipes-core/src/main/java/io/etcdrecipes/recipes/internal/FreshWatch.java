@@ -30,8 +30,8 @@ import java.util.function.Predicate;
  * <p>A watch from now is not always synced either: etcd before 3.4.38 and 3.5.22 turns "now" into the current
  * revision + 1 before it takes the store's lock, so a write that lands in between files the new watch as unsynced
  * (etcd-io/etcd commit 973847aa2 fixed it). Its events then wait for the 100 ms loop, which on the next tick syncs
- * it. A wait for one key's DELETE can therefore look for itself ({@link Recheck}): it reads the key (keys only, a
- * point read) 10, 25, 50 and 100 ms after the watch was created — at most four reads, none once the wait is over —
+ * it. A wait for one key's DELETE can therefore look for itself ({@link Recheck}): it reads the key (keys only,
+ * serializable, a point read) 10, 25, 50 and 100 ms after the watch was created — at most four reads, none once the wait is over —
  * and the key found gone, or created again since (a lock's key has the same name each time its session locks), wakes
  * it as its DELETE would: a delete held back by that loop is seen within 10–25 ms instead of up to 100 ms.
  */
@@ -40,7 +40,11 @@ public final class FreshWatch implements AutoCloseable {
   /** When a wait for a DELETE reads its key, in ms after the watch was created: the unsynced loop's 100 ms, covered. */
   private static final long[] RECHECK_MILLIS = {10, 25, 50, 100};
 
-  private static final GetOption KEYS_ONLY = GetOption.builder().keysOnly().build();
+  /**
+   * Serializable: no raft round per recheck. A member behind can only make a recheck miss a delete (the watch still
+   * has it) or wake a wait early, whose next round is a linearizable read that decides.
+   */
+  private static final GetOption RECHECK_READ = GetOption.builder().keysOnly().serializable().build();
 
   /** How a wait for the DELETE of the watched key reads it: through {@code kv}; its incarnation's create revision. */
   public record Recheck(KV kv, long createRevision) {}
@@ -118,7 +122,7 @@ public final class FreshWatch implements AutoCloseable {
         if (over.get()) {
           return;
         }
-        how.kv().get(key, KEYS_ONLY).whenComplete((r, t) -> {
+        how.kv().get(key, RECHECK_READ).whenComplete((r, t) -> {
           if (t == null && (r.isEmpty() || r.kvs().get(0).createRevision() != how.createRevision())) {
             if (over.compareAndSet(false, true)) {
               woken.run();
