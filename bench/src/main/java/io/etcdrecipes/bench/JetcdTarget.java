@@ -17,6 +17,8 @@ import io.etcd.jetcd.watch.WatchEvent;
 import io.grpc.stub.StreamObserver;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.function.LongFunction;
+import java.util.function.Supplier;
 
 /** jetcd 0.8.5, used the way its documentation shows, with its defaults. */
 final class JetcdTarget implements Target<ByteSequence> {
@@ -124,31 +126,8 @@ final class JetcdTarget implements Target<ByteSequence> {
   public CompletableFuture<LockContender> lockContender(String name, long ttlSeconds) {
     ByteSequence lockName = ByteSequence.from(name, java.nio.charset.StandardCharsets.UTF_8);
     Lock locks = client.getLockClient();
-    return client.getLeaseClient().grant(ttlSeconds).thenApply(g -> {
-      long lease = g.getID();
-      CloseableClient keepAlive = client.getLeaseClient().keepAlive(lease, new StreamObserver<>() {
-        @Override
-        public void onNext(LeaseKeepAliveResponse value) {}
-
-        @Override
-        public void onError(Throwable t) {}
-
-        @Override
-        public void onCompleted() {}
-      });
-      return new LockContender() {
-        @Override
-        public CompletableFuture<Held> lock() {
-          return locks.lock(lockName, lease).thenApply(r -> () -> locks.unlock(r.getKey()));
-        }
-
-        @Override
-        public CompletableFuture<?> closeAsync() {
-          keepAlive.close();
-          return client.getLeaseClient().revoke(lease);
-        }
-      };
-    });
+    return onKeptAliveLease(ttlSeconds,
+        lease -> () -> locks.lock(lockName, lease).thenApply(r -> () -> locks.unlock(r.getKey())));
   }
 
   /**
@@ -160,6 +139,13 @@ final class JetcdTarget implements Target<ByteSequence> {
     ByteSequence electionName = ByteSequence.from(name, java.nio.charset.StandardCharsets.UTF_8);
     ByteSequence value = ByteSequence.from(proposal, java.nio.charset.StandardCharsets.UTF_8);
     Election elections = client.getElectionClient();
+    return onKeptAliveLease(ttlSeconds, lease -> () -> elections.campaign(electionName, lease, value)
+        .thenApply(r -> () -> elections.resign(r.getLeader())));
+  }
+
+  /** A contender whose {@code lock} is {@code lockWith(lease)}; closing it stops the keep-alive and revokes the lease. */
+  private CompletableFuture<LockContender> onKeptAliveLease(
+      long ttlSeconds, LongFunction<Supplier<CompletableFuture<Held>>> lockWith) {
     return client.getLeaseClient().grant(ttlSeconds).thenApply(g -> {
       long lease = g.getID();
       CloseableClient keepAlive = client.getLeaseClient().keepAlive(lease, new StreamObserver<>() {
@@ -172,10 +158,11 @@ final class JetcdTarget implements Target<ByteSequence> {
         @Override
         public void onCompleted() {}
       });
+      Supplier<CompletableFuture<Held>> lock = lockWith.apply(lease);
       return new LockContender() {
         @Override
         public CompletableFuture<Held> lock() {
-          return elections.campaign(electionName, lease, value).thenApply(r -> () -> elections.resign(r.getLeader()));
+          return lock.get();
         }
 
         @Override

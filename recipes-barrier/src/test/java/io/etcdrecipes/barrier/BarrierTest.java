@@ -27,19 +27,15 @@ class BarrierTest {
   @RegisterExtension
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).unsafeNoFsync(true).build();
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final BarrierTestSupport t = new BarrierTestSupport(etcd::endpoints, Timing.seconds(5), Duration.ofSeconds(10));
 
   @AfterEach
   void close() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
+    t.close();
   }
 
   private EtcdClient client() {
-    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Timing.seconds(5)).build();
-    toClose.add(c);
-    return c;
+    return t.client();
   }
 
   private static double watchers() {
@@ -88,9 +84,7 @@ class BarrierTest {
     EtcdClient direct = client();
     Barrier coordinator = Barrier.create(direct, "b/compacted");
     coordinator.hold();
-    EtcdClient slow = EtcdClient.builder().endpoints(etcd.member(0).proxiedEndpoint())
-        .callTimeout(Timing.seconds(10)).build();
-    toClose.add(slow);
+    EtcdClient slow = t.client(etcd.member(0).proxiedEndpoint());
     get(slow.kv().get(ByteSequence.of("b/warm-up"))); // connected before the answers slow down
     try {
       proxy.latency(TcpProxy.Direction.TO_CLIENT, Duration.ofSeconds(1));

@@ -45,13 +45,11 @@ class BarrierUnderFaultsTest {
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
       .members(3).fastElections().unsafeNoFsync(true).build();
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final BarrierTestSupport t = new BarrierTestSupport(etcd::endpoints, Duration.ofSeconds(2), Duration.ofSeconds(10));
 
   @AfterEach
   void close() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
+    t.close();
     for (EtcdMember m : etcd.cluster().members()) {
       if (!m.isRunning()) {
         m.start();
@@ -60,9 +58,7 @@ class BarrierUnderFaultsTest {
   }
 
   private EtcdClient client() {
-    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(2)).build();
-    toClose.add(c);
-    return c;
+    return t.client();
   }
 
   private static long watchers(EtcdMember m) {

@@ -17,8 +17,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -32,21 +30,15 @@ class DoubleBarrierLateLeaverTest {
   @RegisterExtension
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).unsafeNoFsync(true).build();
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final BarrierTestSupport t = new BarrierTestSupport(etcd::endpoints, Timing.seconds(5), Duration.ofSeconds(10));
 
   @AfterEach
   void close() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
+    t.close();
   }
 
   private Session session() throws Exception {
-    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(5)).build();
-    toClose.add(c);
-    Session s = Session.builder(c).ttl(Duration.ofSeconds(10)).build(Timing.seconds(10));
-    toClose.add(s);
-    return s;
+    return t.session();
   }
 
   @Test

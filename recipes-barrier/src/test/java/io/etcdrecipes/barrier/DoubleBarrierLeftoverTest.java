@@ -35,21 +35,15 @@ class DoubleBarrierLeftoverTest {
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
       .members(1).fastElections().unsafeNoFsync(true).build();
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final BarrierTestSupport t = new BarrierTestSupport(etcd::endpoints, Timing.seconds(5), TTL);
 
   @AfterEach
   void close() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
+    t.close();
   }
 
   private Session session() throws Exception {
-    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(5)).build();
-    toClose.add(c);
-    Session s = Session.builder(c).ttl(TTL).build(Timing.seconds(10));
-    toClose.add(s);
-    return s;
+    return t.session();
   }
 
   @Test

@@ -6,9 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.EtcdClient;
-import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.Timing;
@@ -28,29 +26,23 @@ class DoubleBarrierTest {
   @RegisterExtension
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).unsafeNoFsync(true).build();
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final BarrierTestSupport t = new BarrierTestSupport(etcd::endpoints, Timing.seconds(5), Duration.ofSeconds(10));
 
   @AfterEach
   void close() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
+    t.close();
   }
 
   private EtcdClient client() {
-    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Timing.seconds(5)).build();
-    toClose.add(c);
-    return c;
+    return t.client();
   }
 
   private Session session() throws Exception {
-    Session s = Session.builder(client()).ttl(Duration.ofSeconds(10)).build(Timing.seconds(10));
-    toClose.add(s);
-    return s;
+    return t.session();
   }
 
   private long keys(String prefix) {
-    return get(client().kv().get(ByteSequence.of(prefix), GetOption.prefix())).count();
+    return BarrierTestSupport.keys(client(), prefix);
   }
 
   @Test

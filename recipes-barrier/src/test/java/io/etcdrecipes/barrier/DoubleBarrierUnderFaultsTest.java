@@ -47,13 +47,11 @@ class DoubleBarrierUnderFaultsTest {
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
       .members(3).fastElections().unsafeNoFsync(true).build();
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final BarrierTestSupport t = new BarrierTestSupport(etcd::endpoints, Duration.ofSeconds(2), TTL);
 
   @AfterEach
   void close() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
+    t.close();
     for (EtcdMember m : etcd.cluster().members()) {
       if (!m.isRunning()) {
         m.start();
@@ -62,19 +60,15 @@ class DoubleBarrierUnderFaultsTest {
   }
 
   private EtcdClient client() {
-    EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(2)).build();
-    toClose.add(c);
-    return c;
+    return t.client();
   }
 
   private Session session() throws Exception {
-    Session s = Session.builder(client()).ttl(TTL).build(Timing.seconds(10));
-    toClose.add(s);
-    return s;
+    return t.session();
   }
 
   private long keys(EtcdClient c, String prefix) {
-    return get(c.kv().get(ByteSequence.of(prefix), GetOption.prefix())).count();
+    return BarrierTestSupport.keys(c, prefix);
   }
 
   private static long raftTerm(EtcdClient c) {
