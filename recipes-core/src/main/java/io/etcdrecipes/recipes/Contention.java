@@ -227,7 +227,7 @@ public final class Contention extends Wait<ResponseHeader> {
       long ahead = createRevisionOf(d.key(), results);
       fw = FreshWatch.start(watch, turn, d.key(), WatchOption.builder().noPut().build(),
           e -> e.type() == WatchEvent.Type.DELETE, confirm, wake, this::fail,
-          ahead == 0 ? null : new FreshWatch.Recheck(kv, ahead));
+          ahead == 0 ? null : new FreshWatch.Recheck(kv, ahead, r.header().revision()));
     } else if (turn instanceof Turn.AwaitChange c) {
       fw = FreshWatch.start(watch, turn, c.key(), WatchOption.DEFAULT, e -> true, confirm, wake, this::fail, null);
     } else {

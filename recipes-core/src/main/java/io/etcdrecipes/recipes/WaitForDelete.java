@@ -121,7 +121,7 @@ public final class WaitForDelete extends Wait<ResponseHeader> {
       }
       FreshWatch fw = FreshWatch.start(watch, key, key, WatchOption.builder().noPut().build(),
           e -> e.type() == WatchEvent.Type.DELETE, () -> created(token), () -> woken(token), this::fail,
-          new FreshWatch.Recheck(kv, youngest.createRevision()));
+          new FreshWatch.Recheck(kv, youngest.createRevision(), r.header().revision()));
       boolean closeNow;
       synchronized (this) {
         closeNow = waitToken != token || isDone(); // woken, replaced or ended meanwhile

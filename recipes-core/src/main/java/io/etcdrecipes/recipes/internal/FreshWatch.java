@@ -41,13 +41,17 @@ public final class FreshWatch implements AutoCloseable {
   private static final long[] RECHECK_MILLIS = {10, 25, 50, 100};
 
   /**
-   * Serializable: no raft round per recheck. A member behind can only make a recheck miss a delete (the watch still
-   * has it) or wake a wait early, whose next round is a linearizable read that decides.
+   * Serializable: no raft round per recheck. An answer from a member behind the read that named the key is ignored
+   * ({@link Recheck#seenAt}); a member behind can then only make a recheck miss a delete (the watch still has it).
    */
   private static final GetOption RECHECK_READ = GetOption.builder().keysOnly().serializable().build();
 
-  /** How a wait for the DELETE of the watched key reads it: through {@code kv}; its incarnation's create revision. */
-  public record Recheck(KV kv, long createRevision) {}
+  /**
+   * How a wait for the DELETE of the watched key reads it: through {@code kv}; the create revision of the incarnation
+   * it waits for; the revision of the read that named it. An answer from below {@code seenAt} (a member behind) is
+   * ignored: only a member that has applied at least that read can tell that the key went since.
+   */
+  public record Recheck(KV kv, long createRevision, long seenAt) {}
 
   private final Object spec;
   private final AtomicBoolean over;
@@ -106,32 +110,36 @@ public final class FreshWatch implements AutoCloseable {
       if (!over.get()) {
         created.run();
         if (recheck != null) {
-          recheck(recheck, key, over, woken, 0, 0);
+          recheck(recheck, key, over, woken, 0, System.nanoTime());
         }
       }
     });
     return fw;
   }
 
-  private static void recheck(Recheck how, ByteSequence key, AtomicBoolean over, Runnable woken, int i, long elapsed) {
+  /** The {@code i}-th recheck, {@code RECHECK_MILLIS[i]} after {@code createdNanos} (not after the previous read). */
+  private static void recheck(Recheck how, ByteSequence key, AtomicBoolean over, Runnable woken, int i,
+                              long createdNanos) {
     if (i == RECHECK_MILLIS.length) {
       return;
     }
+    long delay = TimeUnit.MILLISECONDS.toNanos(RECHECK_MILLIS[i]) - (System.nanoTime() - createdNanos);
     try {
       SharedExecutors.timer().schedule(() -> {
         if (over.get()) {
           return;
         }
         how.kv().get(key, RECHECK_READ).whenComplete((r, t) -> {
-          if (t == null && (r.isEmpty() || r.kvs().get(0).createRevision() != how.createRevision())) {
+          if (t == null && r.header().revision() >= how.seenAt()
+              && (r.isEmpty() || r.kvs().get(0).createRevision() != how.createRevision())) {
             if (over.compareAndSet(false, true)) {
               woken.run();
             }
-          } else { // still there, or the read failed: the watch still ends the wait
-            recheck(how, key, over, woken, i + 1, RECHECK_MILLIS[i]);
+          } else { // still there, a member behind, or the read failed: the watch still ends the wait
+            recheck(how, key, over, woken, i + 1, createdNanos);
           }
         });
-      }, Math.max(0, RECHECK_MILLIS[i] - elapsed), TimeUnit.MILLISECONDS);
+      }, Math.max(0, delay), TimeUnit.NANOSECONDS);
     } catch (RuntimeException e) { // the timer refused (shutting down): the watch alone still ends the wait
     }
   }
