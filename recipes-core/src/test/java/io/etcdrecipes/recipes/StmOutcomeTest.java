@@ -11,6 +11,7 @@ import io.etcdrecipes.client.LeaseNotFoundException;
 import io.etcdrecipes.client.PutOption;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.TcpProxy;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -39,13 +40,16 @@ class StmOutcomeTest {
     EtcdMember m = etcd.member(0);
     try (EtcdClient c = client(m.proxiedEndpoint()); EtcdClient direct = client(m.clientEndpoint())) {
       get(c.kv().get(ByteSequence.of("warm-up")));
-      m.proxy().latency(Duration.ofMillis(400));
+      // Only the answers are slowed: the commit reaches etcd at once and is applied well within the deadline it
+      // carries, while its answer arrives after the client's deadline. (With both directions slowed, a loaded host
+      // let the server's own deadline run out before it applied the commit: an unknown outcome that was "not applied".)
+      m.proxy().latency(TcpProxy.Direction.TO_CLIENT, Duration.ofMillis(1000));
       Stm stm = Stm.builder(c.kv()).build();
       // no reads: the commit is the run's first RPC, sent at once, and the deadline passes while it is in flight
       assertThatThrownBy(() -> stm.run(tx -> {
         tx.put("outcome/in-flight", "applied?");
         return null;
-      }, Duration.ofMillis(300)))
+      }, Duration.ofMillis(500)))
           .isInstanceOf(StmOutcomeUnknownException.class)
           .hasCauseInstanceOf(TimeoutException.class)
           .hasMessageContaining("may or may not have been applied");
