@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.Op;
 import io.etcdrecipes.recipes.Keys;
@@ -92,6 +93,9 @@ class ElectionTest {
     Election b = Election.create(t.session(), "el/observe");
     Leadership ta = a.campaign("a", Timing.seconds(5));
     CompletableFuture<Leadership> tb = b.campaignAsync(ByteSequence.of("b"));
+    // b in line before a resigns: else there is a moment with no leader, and the observer rightly reports it
+    await().atMost(Timing.seconds(5)).until(() -> get(observerSession.client().kv()
+        .get(ByteSequence.of("el/observe/"), GetOption.prefix())).count() == 2);
     ta.proclaim("a2");
     ta.proclaim("a3");
     ta.resign();
