@@ -364,6 +364,7 @@ public final class Caller {
 
     @Override
     public void onClose(Status status, Metadata trailers) {
+      status = Errors.transportStatus(status);
       if (status.isOk()) {
         if (response == null) {
           callback.failed(new AttemptFailure(

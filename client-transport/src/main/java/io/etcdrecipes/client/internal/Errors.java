@@ -21,6 +21,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 
+import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -60,7 +61,26 @@ public final class Errors {
     return ErrorCode.values()[code.value()];
   }
 
+  /**
+   * A status as our retry and failover decisions should see it. grpc-netty reports a connection that closed under a
+   * call it was starting (a member killed, a connection reset) as {@code UNKNOWN: channel closed}, because a bare
+   * {@link ClosedChannelException} does not say why (grpc-java issue 10120); for us it is a transport failure like
+   * any other, so it becomes {@code UNAVAILABLE} (same description and cause). Everything else is returned as is.
+   */
+  public static Status transportStatus(Status status) {
+    if (status.getCode() != Status.Code.UNKNOWN) {
+      return status;
+    }
+    for (Throwable c = status.getCause(); c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof ClosedChannelException) {
+        return Status.UNAVAILABLE.withDescription(status.getDescription()).withCause(status.getCause());
+      }
+    }
+    return status;
+  }
+
   public static EtcdException fromStatus(Status status, Throwable cause) {
+    status = transportStatus(status);
     String description = status.getDescription();
     ErrorCode code = code(status.getCode());
     ServerError serverError = ServerError.forMessage(description);

@@ -339,6 +339,7 @@ final class KeepAliveStream implements AutoCloseable {
   }
 
   private void onClose(ClientCall<?, ?> from, Status status) {
+    status = Errors.transportStatus(status);
     ServerError error = ServerError.forMessage(status.getDescription());
     if ((error == ServerError.INVALID_AUTH_TOKEN || error == ServerError.AUTH_OLD_REVISION) && caller.tokens() != null) {
       caller.tokens().refresh(staleToken);

@@ -354,6 +354,7 @@ final class WatchStream {
   }
 
   private void onClose(ClientCall<?, ?> from, Status status) {
+    status = Errors.transportStatus(status);
     synchronized (this) {
       if (from != call) {
         return;
