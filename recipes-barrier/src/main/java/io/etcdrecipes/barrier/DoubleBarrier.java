@@ -21,6 +21,7 @@ import io.etcdrecipes.recipes.internal.Fences;
 import io.etcdrecipes.recipes.internal.KeyCleanup;
 import io.etcdrecipes.recipes.internal.Names;
 import io.etcdrecipes.recipes.internal.Outcomes;
+import io.etcdrecipes.recipes.internal.RoundRetry;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -126,15 +127,7 @@ public final class DoubleBarrier {
         e.giveBack(); // failed, timed out or cancelled: nothing of ours is left
       }
     });
-    kv.txn().then(waitersRead()).commit().whenComplete((before, t) -> {
-      if (t != null) {
-        e.call.result.completeExceptionally(Blocking.unwrap(t));
-      } else if (before.getResponse(0).kvs().size() >= count) {
-        e.call.result.completeExceptionally(tooMany());
-      } else {
-        e.create();
-      }
-    });
+    e.start();
     return e.call;
   }
 
@@ -151,36 +144,55 @@ public final class DoubleBarrier {
   /** One enter: our key's creation (fenced), the count, the wait for {@code ready}. */
   private final class Entering {
     final Call call = new Call();
-    final ByteSequence fence = Fences.newFence(session);
+    final RoundRetry retry = new RoundRetry(session, call.result);
     // guarded by this
+    private ByteSequence fence = Fences.newFence(session);
     private Contender key;
     private boolean creating;
     private boolean givenBack;
     private CompletableFuture<?> unknownCleanup;
 
+    /** Counts the ones in before writing our key (too many: fail without writing anything). */
+    void start() {
+      kv.txn().then(waitersRead()).commit().whenComplete((before, t) -> {
+        if (t != null) {
+          retry.again(t, this::start);
+        } else if (before.getResponse(0).kvs().size() >= count) {
+          call.result.completeExceptionally(tooMany());
+        } else {
+          create();
+        }
+      });
+    }
+
     void create() {
+      ByteSequence fence;
       synchronized (this) {
         if (call.result.isDone()) {
           return;
         }
         creating = true;
+        fence = this.fence;
       }
       ByteSequence k = UniqueKey.next(waiters);
       kv.txn().when(Compare.version(k).equal(0), Fences.notRaised(fence))
           .then(Op.put(k, ByteSequence.EMPTY, PutOption.lease(session.leaseId()))).commit().whenComplete((r, t) -> {
             Contender c = null;
+            CompletableFuture<?> cleanup = null;
             synchronized (this) {
               creating = false;
               if (t == null && r.succeeded()) {
                 key = c = new Contender(k, r.header().revision());
                 mine = c; // set before the result completes: leave() may follow at once
               } else if (t != null) {
-                unknownCleanup = Outcomes.mayHaveApplied(t)
+                unknownCleanup = cleanup = Outcomes.mayHaveApplied(t)
                     ? KeyCleanup.deleteAfterFence(kv, session, fence, k, () -> { })
                     : CompletableFuture.completedFuture(null);
               }
             }
-            if (t != null) {
+            if (t != null && Outcomes.isTransient(t) && !call.result.isDone()) {
+              retryCreate(t, cleanup);
+            } else if (t != null) {
               call.result.completeExceptionally(Blocking.unwrap(t));
               giveBack(); // if the call had ended meanwhile, its own giveBack found the create in flight
             } else if (!r.succeeded()) {
@@ -195,6 +207,29 @@ public final class DoubleBarrier {
               afterMine(c);
             }
           });
+    }
+
+    /**
+     * A create that failed on the way (an election, a killed member): once what it may have written is fenced off and
+     * deleted, it is tried again under a new fence. A failed cleanup ends the call (its give-back waits for it).
+     */
+    private void retryCreate(Throwable t, CompletableFuture<?> cleanup) {
+      cleanup.whenComplete((x, e) -> {
+        if (e != null) {
+          call.result.completeExceptionally(Blocking.unwrap(t));
+          giveBack();
+          return;
+        }
+        synchronized (this) {
+          if (unknownCleanup == cleanup) {
+            unknownCleanup = null;
+          }
+          fence = Fences.newFence(session);
+        }
+        if (!retry.again(t, this::create)) {
+          giveBack();
+        }
+      });
     }
 
     /** Deletes our key (if created), then settles; a create in flight does so when it lands. Runs once. */
@@ -224,7 +259,7 @@ public final class DoubleBarrier {
       }
       kv.txn().then(waitersRead(), Op.get(ready)).commit().whenComplete((r, t) -> {
         if (t != null) {
-          call.result.completeExceptionally(Blocking.unwrap(t));
+          retry.again(t, () -> afterMine(me));
           return;
         }
         List<KeyValue> in = r.getResponse(0).kvs();
@@ -241,6 +276,8 @@ public final class DoubleBarrier {
             kv.put(ready, ByteSequence.EMPTY).whenComplete((p, e) -> {
               if (e == null) {
                 call.result.complete(null);
+              } else if (Outcomes.isTransient(e)) {
+                retry.again(e, () -> afterMine(me)); // read again: it may be in, and others gone on
               } else if (Outcomes.mayHaveApplied(e)) {
                 afterMine(me); // a put whose answer was lost: read again (it may be in, and others gone on)
               } else {
@@ -350,18 +387,25 @@ public final class DoubleBarrier {
       (k == null ? CompletableFuture.completedFuture(null) : KeyCleanup.deleteGuarded(kv, session, k, () -> { }))
           .whenComplete((x, e) -> call.settled.complete(null));
     });
-    leaveRound(call.result);
+    RoundRetry retry = new RoundRetry(session, call.result);
+    leaveRound(call.result, retry);
     return call;
   }
 
-  private void leaveRound(CompletableFuture<Void> result) {
+  /**
+   * One round of leaving: read who is still in, then act (delete our key and wait for the lowest; as the lowest wait
+   * for the highest; as the last one out clean up). Each round decides on its own read, so a transient failure just
+   * runs the round again; our key stays ours ({@code mine}) until its delete is known to have landed.
+   */
+  private void leaveRound(CompletableFuture<Void> result, RoundRetry retry) {
     if (result.isDone()) {
       return;
     }
     Contender me = mine;
+    Runnable again = () -> leaveRound(result, retry);
     kv.txn().then(waitersRead(), Op.get(ready)).commit().whenComplete((r, t) -> {
       if (t != null) {
-        result.completeExceptionally(Blocking.unwrap(t));
+        retry.again(t, again);
         return;
       }
       List<KeyValue> in = r.getResponse(0).kvs();
@@ -387,7 +431,9 @@ public final class DoubleBarrier {
       long from = r.header().revision() + 1;
       if (in.size() == 1 && isLowest) { // the last one out: clean up
         kv.txn().then(Op.delete(ready), Op.delete(me.key())).commit().whenComplete((x, e) -> {
-          if (e != null) { // our key goes when the result fails; the flag (on no lease) must not stay either
+          if (e != null && Outcomes.isTransient(e)) {
+            retry.again(e, again); // the next read shows whether it landed
+          } else if (e != null) { // our key goes when the result fails; the flag (on no lease) must not stay either
             clearFlag(flag);
             result.completeExceptionally(Blocking.unwrap(e));
           } else {
@@ -398,18 +444,20 @@ public final class DoubleBarrier {
         return;
       }
       if (isLowest) {
-        awaitDelete(result, highest.key(), from);
+        awaitDelete(result, highest.key(), from, retry);
         return;
       }
       CompletableFuture<?> out = me == null ? CompletableFuture.completedFuture(null)
           : KeyCleanup.deleteGuarded(kv, session, me, () -> { });
-      mine = null;
       KeyValue wait = lowest;
       out.whenComplete((x, e) -> {
         if (e != null) {
-          result.completeExceptionally(Blocking.unwrap(e));
+          retry.again(e, again); // KeyCleanup retries the delete too; the next round's read sees where it stands
         } else {
-          awaitDelete(result, wait.key(), from);
+          if (me != null && mine == me) {
+            mine = null;
+          }
+          awaitDelete(result, wait.key(), from, retry);
         }
       });
     });
@@ -421,7 +469,7 @@ public final class DoubleBarrier {
         : KeyCleanup.deleteGuarded(kv, session, new Contender(ready, flag.createRevision()), () -> { });
   }
 
-  private void awaitDelete(CompletableFuture<Void> result, ByteSequence key, long from) {
+  private void awaitDelete(CompletableFuture<Void> result, ByteSequence key, long from, RoundRetry retry) {
     WaitForEvents w = WaitForEvents.key(session.client().watch(), key, from, WatchEvent.Type.DELETE);
     result.whenComplete((v, e) -> w.close());
     w.future().whenComplete((ev, e) -> {
@@ -429,7 +477,7 @@ public final class DoubleBarrier {
       if (c != null && !(c instanceof CompactedException)) {
         result.completeExceptionally(c);
       } else {
-        leaveRound(result);
+        leaveRound(result, retry);
       }
     });
   }

@@ -1,5 +1,7 @@
 package io.etcdrecipes.recipes.internal;
 
+import io.etcdrecipes.client.ClosedClientException;
+import io.etcdrecipes.client.ErrorCode;
 import io.etcdrecipes.client.EtcdException;
 
 /**
@@ -23,5 +25,18 @@ public final class Outcomes {
           OUT_OF_RANGE, UNIMPLEMENTED, UNAUTHENTICATED -> false;
       default -> true; // CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, ABORTED, INTERNAL, UNAVAILABLE, DATA_LOSS
     };
+  }
+
+  /**
+   * True for a failure that says nothing about etcd's state and may well not happen again: the member was unreachable
+   * or leaderless, or the call's deadline passed (an election, a killed member). A recipe whose next step re-reads
+   * what it needs may simply run that step again; anything else (a definite refusal, a closed client) is final.
+   */
+  public static boolean isTransient(Throwable failure) {
+    Throwable t = Blocking.unwrap(failure);
+    if (!(t instanceof EtcdException e) || t instanceof ClosedClientException) {
+      return false;
+    }
+    return e.code() == ErrorCode.UNAVAILABLE || e.code() == ErrorCode.DEADLINE_EXCEEDED;
   }
 }

@@ -1,0 +1,108 @@
+package io.etcdrecipes.barrier;
+
+import static io.etcdrecipes.testkit.Futures.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.TcpProxy;
+import io.etcdrecipes.testkit.Timing;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A participant whose calls fail for a while (its member does not answer: every call of its runs into its 1 s
+ * deadline, as during an election or after a member was killed) is not failed by that: its enter and its leave go on
+ * once the member answers again, and the others are not held up longer than that. The participant's client goes
+ * through a proxy that is blackholed for about twice the call timeout; its session (10 s TTL) survives it.
+ *
+ * <p>What would make it fail: a DoubleBarrier that ends an enter or a leave with the first failed call (it did: a
+ * leader kill in CI failed a leave with "channel closed"), or that retries without re-reading (a repeated leave step
+ * acting on a stale view would hang or fail).
+ */
+class DoubleBarrierTransientFailureTest {
+
+  private static final Duration CALL_TIMEOUT = Duration.ofSeconds(1);
+
+  @RegisterExtension
+  static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).proxies(true)
+      .unsafeNoFsync(true).build();
+
+  private final BarrierTestSupport t = new BarrierTestSupport(etcd::endpoints, CALL_TIMEOUT, Duration.ofSeconds(10));
+
+  @AfterEach
+  void close() throws Exception {
+    proxy().heal();
+    t.close();
+  }
+
+  private static TcpProxy proxy() {
+    return etcd.members().get(0).proxy();
+  }
+
+  /** A participant whose client and session go through the proxy. */
+  private DoubleBarrier proxied(String name) throws Exception {
+    EtcdClient c = t.client(etcd.members().get(0).proxiedEndpoint());
+    Session s = t.closeLater(Session.builder(c).ttl(Duration.ofSeconds(10)).build(Timing.seconds(10)));
+    return DoubleBarrier.create(s, name, 2);
+  }
+
+  /** Keeps the blackhole for 2.5 call timeouts, during which both calls must stay pending; then heals. */
+  private static void blackholeWhilePending(CompletableFuture<Void> mine, CompletableFuture<Void> other) {
+    try {
+      await("the enter or leave, and the other participant's, still pending while the calls fail").during(CALL_TIMEOUT.multipliedBy(5).dividedBy(2)).atMost(CALL_TIMEOUT.multipliedBy(4))
+          .until(() -> !mine.isDone() && !other.isDone());
+    } finally {
+      proxy().heal();
+    }
+  }
+
+  @Test
+  void anEnterWhoseCallsTimeOutGoesOnOnceTheMemberAnswers() throws Exception {
+    String name = "dbt/enter";
+    EtcdClient c = t.client();
+    DoubleBarrier direct = DoubleBarrier.create(t.session(), name, 2);
+    DoubleBarrier behindProxy = proxied(name);
+    CompletableFuture<Void> first = direct.enterAsync();
+    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 1);
+
+    proxy().blackhole();
+    CompletableFuture<Void> second = behindProxy.enterAsync();
+    blackholeWhilePending(second, first);
+
+    get(second, Timing.seconds(10));
+    get(first, Timing.seconds(10));
+    assertThat(BarrierTestSupport.keys(c, name + "/waiters/")).isEqualTo(2);
+    get(CompletableFuture.allOf(direct.leaveAsync(), behindProxy.leaveAsync()), Timing.seconds(10));
+    assertThat(BarrierTestSupport.keys(c, name + "/")).isZero();
+  }
+
+  @Test
+  void aLeaveWhoseCallsTimeOutGoesOnOnceTheMemberAnswers() throws Exception {
+    String name = "dbt/leave";
+    EtcdClient c = t.client();
+    DoubleBarrier direct = DoubleBarrier.create(t.session(), name, 2);
+    DoubleBarrier behindProxy = proxied(name);
+    CompletableFuture<Void> in = direct.enterAsync();
+    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 1);
+    get(behindProxy.enterAsync(), Timing.seconds(10));
+    get(in, Timing.seconds(10));
+
+    // the direct one entered first: it is the lowest and waits for the highest (the proxied one) to leave
+    CompletableFuture<Void> first = direct.leaveAsync();
+    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 2);
+    proxy().blackhole();
+    CompletableFuture<Void> second = behindProxy.leaveAsync();
+    blackholeWhilePending(second, first);
+
+    get(second, Timing.seconds(10));
+    get(first, Timing.seconds(10));
+    assertThat(BarrierTestSupport.keys(c, name + "/")).isZero();
+  }
+}
