@@ -10,10 +10,12 @@ import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.PutOption;
 import io.etcdrecipes.client.SortOrder;
 import io.etcdrecipes.client.SortTarget;
+import io.etcdrecipes.client.Txn;
 import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchOption;
 import io.etcdrecipes.recipes.Contender;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.recipes.SessionLostException;
 import io.etcdrecipes.recipes.UniqueKey;
 import io.etcdrecipes.recipes.WaitForEvents;
 import io.etcdrecipes.recipes.internal.Blocking;
@@ -115,7 +117,7 @@ public final class DoubleBarrier {
   }
 
   private Call startEnter() {
-    io.etcdrecipes.recipes.SessionLostException lost = session.lostCause();
+    SessionLostException lost = session.lostCause();
     if (lost != null) {
       throw lost;
     }
@@ -177,22 +179,23 @@ public final class DoubleBarrier {
       ByteSequence k = UniqueKey.next(waiters);
       kv.txn().when(Compare.version(k).equal(0), Fences.notRaised(fence))
           .then(Op.put(k, ByteSequence.EMPTY, PutOption.lease(session.leaseId()))).commit().whenComplete((r, t) -> {
+            if (t != null && Outcomes.isTransient(t)) {
+              recover(k, fence, t); // still "creating": a give-up meanwhile waits for the answer
+              return;
+            }
             Contender c = null;
-            CompletableFuture<?> cleanup = null;
             synchronized (this) {
               creating = false;
               if (t == null && r.succeeded()) {
                 key = c = new Contender(k, r.header().revision());
                 mine = c; // set before the result completes: leave() may follow at once
               } else if (t != null) {
-                unknownCleanup = cleanup = Outcomes.mayHaveApplied(t)
-                    ? KeyCleanup.deleteAfterFence(kv, session, fence, k, () -> { })
+                unknownCleanup = Outcomes.mayHaveApplied(t)
+                    ? KeyCleanup.untilGone(after -> KeyCleanup.deleteAfterFence(kv, session, fence, k, after))
                     : CompletableFuture.completedFuture(null);
               }
             }
-            if (t != null && Outcomes.isTransient(t) && !call.result.isDone()) {
-              retryCreate(t, cleanup);
-            } else if (t != null) {
+            if (t != null) {
               call.result.completeExceptionally(Blocking.unwrap(t));
               giveBack(); // if the call had ended meanwhile, its own giveBack found the create in flight
             } else if (!r.succeeded()) {
@@ -201,35 +204,49 @@ public final class DoubleBarrier {
               } else {
                 create(); // the name was taken: another one
               }
-            } else if (call.result.isDone()) {
-              giveBack(); // given up meanwhile
             } else {
-              afterMine(c);
+              landed(c);
             }
           });
     }
 
     /**
-     * A create that failed on the way (an election, a killed member): once what it may have written is fenced off and
-     * deleted, it is tried again under a new fence. A failed cleanup ends the call (its give-back waits for it).
+     * A create that failed on the way (an election, a killed member): its fence is raised and its key read in one
+     * transaction. There: the key is ours, as if the answer had come (others may have counted it already; deleting it
+     * would break the barrier for them). Absent: it can no longer appear, so another create goes under a new fence.
      */
-    private void retryCreate(Throwable t, CompletableFuture<?> cleanup) {
-      cleanup.whenComplete((x, e) -> {
-        if (e != null) {
-          call.result.completeExceptionally(Blocking.unwrap(t));
-          giveBack();
-          return;
-        }
+    private void recover(ByteSequence k, ByteSequence fence, Throwable t) {
+      Fences.raiseAndRead(kv, session, fence, Op.get(k)).whenComplete((got, e) -> {
+        KeyValue found = got == null ? null : got.first();
+        Contender c = null;
         synchronized (this) {
-          if (unknownCleanup == cleanup) {
-            unknownCleanup = null;
+          creating = false;
+          if (found != null && found.lease() == session.leaseId()) {
+            key = c = new Contender(k, found.createRevision());
+            mine = c;
+          } else {
+            this.fence = Fences.newFence(session);
           }
-          fence = Fences.newFence(session);
         }
-        if (!retry.again(t, this::create)) {
+        if (c != null) {
+          landed(c);
+        } else if (got == null) { // the session is lost (its lease takes whatever was written)
+          SessionLostException lost = session.lostCause();
+          call.result.completeExceptionally(lost != null ? lost : Blocking.unwrap(t));
+          giveBack();
+        } else if (call.result.isDone() || !retry.later(this::create, Blocking.unwrap(t))) {
           giveBack();
         }
       });
+    }
+
+    /** Our key is in: wait for the others, unless the call ended meanwhile. */
+    private void landed(Contender c) {
+      if (call.result.isDone()) {
+        giveBack(); // given up meanwhile
+      } else {
+        afterMine(c);
+      }
     }
 
     /** Deletes our key (if created), then settles; a create in flight does so when it lands. Runs once. */
@@ -248,7 +265,7 @@ public final class DoubleBarrier {
       if (k != null && mine == k) {
         mine = null;
       }
-      CompletableFuture<?> done = k != null ? KeyCleanup.deleteGuarded(kv, session, k, () -> { })
+      CompletableFuture<?> done = k != null ? KeyCleanup.untilGone(after -> KeyCleanup.deleteGuarded(kv, session, k, after))
           : pending != null ? pending : CompletableFuture.completedFuture(null);
       done.whenComplete((v, x) -> call.settled.complete(null));
     }
@@ -262,6 +279,9 @@ public final class DoubleBarrier {
           retry.again(t, () -> afterMine(me));
           return;
         }
+        if (call.result.isDone()) {
+          return;
+        }
         List<KeyValue> in = r.getResponse(0).kvs();
         KeyValue readyKv = r.getResponse(1).first();
         if (readyKv != null && readyKv.modRevision() > me.createRevision()) {
@@ -273,17 +293,21 @@ public final class DoubleBarrier {
           if (me.createRevision() > last) {
             call.result.completeExceptionally(tooMany());
           } else if (me.createRevision() == last) { // the last one in: everybody goes on
-            kv.put(ready, ByteSequence.EMPTY).whenComplete((p, e) -> {
-              if (e == null) {
-                call.result.complete(null);
-              } else if (Outcomes.isTransient(e)) {
-                retry.again(e, () -> afterMine(me)); // read again: it may be in, and others gone on
-              } else if (Outcomes.mayHaveApplied(e)) {
-                afterMine(me); // a put whose answer was lost: read again (it may be in, and others gone on)
-              } else {
-                call.result.completeExceptionally(Blocking.unwrap(e));
-              }
-            });
+            // guarded by our key: a put that lands late, after we gave up or our session ended, writes nothing
+            kv.txn().when(Compare.createRevision(me.key()).equal(me.createRevision()))
+                .then(Op.put(ready, ByteSequence.EMPTY)).commit().whenComplete((p, e) -> {
+                  if (e == null && p.succeeded()) {
+                    call.result.complete(null);
+                  } else if (e == null) {
+                    SessionLostException lost = session.lostCause();
+                    call.result.completeExceptionally(lost != null ? lost : new BarrierBrokenException("double barrier "
+                        + name + ": our key " + me.key().toStringUtf8() + " is gone before all " + count + " were in"));
+                  } else if (Outcomes.mayHaveApplied(e)) {
+                    retry.later(() -> afterMine(me), Blocking.unwrap(e)); // read again: it may be in, others gone on
+                  } else {
+                    call.result.completeExceptionally(Blocking.unwrap(e));
+                  }
+                });
           } else {
             waitForReady(me, in, r.header().revision() + 1);
           }
@@ -381,35 +405,44 @@ public final class DoubleBarrier {
         call.settled.complete(null);
         return;
       }
-      // failed, timed out or cancelled: we leave anyway (if the lowest, the others must not wait for us)
+      // failed, timed out or cancelled: we leave anyway (if the lowest, the others must not wait for us), and if
+      // nobody is left then, the round's flag (it has no lease) goes too
       Contender k = mine;
       mine = null;
-      (k == null ? CompletableFuture.completedFuture(null) : KeyCleanup.deleteGuarded(kv, session, k, () -> { }))
+      (k == null ? CompletableFuture.completedFuture(null)
+          : KeyCleanup.untilGone(after -> KeyCleanup.deleteGuarded(kv, session, k, after)))
+          .thenCompose(x -> sweepFlag())
           .whenComplete((x, e) -> call.settled.complete(null));
     });
-    RoundRetry retry = new RoundRetry(session, call.result);
-    leaveRound(call.result, retry);
+    leaveRound(call.result, new RoundRetry(session, call.result), 0);
     return call;
   }
 
   /**
    * One round of leaving: read who is still in, then act (delete our key and wait for the lowest; as the lowest wait
-   * for the highest; as the last one out clean up). Each round decides on its own read, so a transient failure just
-   * runs the round again; our key stays ours ({@code mine}) until its delete is known to have landed.
+   * for the highest; as the last one out clean up). {@code upTo} is the revision of the leave's first read (0 before
+   * it): every key of our round existed then, so later keys and a flag created later belong to a next round and are
+   * ignored. Each round decides on its own read, so a transient failure just runs it again; our key stays ours
+   * ({@code mine}) until its delete is known to have landed.
    */
-  private void leaveRound(CompletableFuture<Void> result, RoundRetry retry) {
+  private void leaveRound(CompletableFuture<Void> result, RoundRetry retry, long upTo) {
     if (result.isDone()) {
       return;
     }
     Contender me = mine;
-    Runnable again = () -> leaveRound(result, retry);
     kv.txn().then(waitersRead(), Op.get(ready)).commit().whenComplete((r, t) -> {
       if (t != null) {
-        retry.again(t, again);
+        retry.again(t, () -> leaveRound(result, retry, upTo));
         return;
       }
-      List<KeyValue> in = r.getResponse(0).kvs();
-      KeyValue flag = r.getResponse(1).first();
+      if (result.isDone()) {
+        return;
+      }
+      long round = upTo > 0 ? upTo : r.header().revision();
+      Runnable again = () -> leaveRound(result, retry, round);
+      List<KeyValue> in = r.getResponse(0).kvs().stream().filter(k -> k.createRevision() <= round).toList();
+      KeyValue seen = r.getResponse(1).first();
+      KeyValue flag = seen != null && seen.createRevision() <= round ? seen : null;
       if (in.isEmpty()) { // everybody is out: the round's flag goes too (unless a next round put it again)
         clearFlag(flag).whenComplete((x, e) -> {
           mine = null;
@@ -429,22 +462,12 @@ public final class DoubleBarrier {
       }
       boolean isLowest = me != null && lowest.key().equals(me.key());
       long from = r.header().revision() + 1;
-      if (in.size() == 1 && isLowest) { // the last one out: clean up
-        kv.txn().then(Op.delete(ready), Op.delete(me.key())).commit().whenComplete((x, e) -> {
-          if (e != null && Outcomes.isTransient(e)) {
-            retry.again(e, again); // the next read shows whether it landed
-          } else if (e != null) { // our key goes when the result fails; the flag (on no lease) must not stay either
-            clearFlag(flag);
-            result.completeExceptionally(Blocking.unwrap(e));
-          } else {
-            mine = null;
-            result.complete(null);
-          }
-        });
+      if (in.size() == 1 && isLowest) {
+        lastOut(result, retry, me, flag, again);
         return;
       }
       if (isLowest) {
-        awaitDelete(result, highest.key(), from, retry);
+        awaitDelete(result, highest.key(), from, again);
         return;
       }
       CompletableFuture<?> out = me == null ? CompletableFuture.completedFuture(null)
@@ -457,19 +480,49 @@ public final class DoubleBarrier {
           if (me != null && mine == me) {
             mine = null;
           }
-          awaitDelete(result, wait.key(), from, retry);
+          awaitDelete(result, wait.key(), from, again);
         }
       });
     });
   }
 
-  /** Deletes this round's {@code ready} (retried while the session lives); a next round's flag is left alone. */
-  private CompletableFuture<?> clearFlag(KeyValue flag) {
-    return flag == null ? CompletableFuture.completedFuture(null)
-        : KeyCleanup.deleteGuarded(kv, session, new Contender(ready, flag.createRevision()), () -> { });
+  /** The last one out deletes its key and the flag it saw, both guarded: a copy landing late cannot touch a next round. */
+  private void lastOut(CompletableFuture<Void> result, RoundRetry retry, Contender me, KeyValue flag, Runnable again) {
+    Txn txn = flag == null
+        ? kv.txn().when(Compare.createRevision(me.key()).equal(me.createRevision())).then(Op.delete(me.key()))
+        : kv.txn().when(Compare.createRevision(me.key()).equal(me.createRevision()),
+            Compare.modRevision(ready).equal(flag.modRevision())).then(Op.delete(me.key()), Op.delete(ready));
+    txn.commit().whenComplete((x, e) -> {
+      if (e == null && x.succeeded()) {
+        mine = null;
+        result.complete(null);
+      } else if (e == null || Outcomes.isTransient(e)) {
+        // something changed under us, or the answer was lost: the next read shows what is left to do
+        retry.later(again, e == null ? new IllegalStateException("changed under the last one out") : e);
+      } else { // our key goes when the result fails; the flag (on no lease) must not stay either
+        clearFlag(flag);
+        result.completeExceptionally(Blocking.unwrap(e));
+      }
+    });
   }
 
-  private void awaitDelete(CompletableFuture<Void> result, ByteSequence key, long from, RoundRetry retry) {
+  /** Deletes this round's {@code ready} if still as we saw it (retried while the session lives). */
+  private CompletableFuture<?> clearFlag(KeyValue flag) {
+    return flag == null ? CompletableFuture.completedFuture(null)
+        : KeyCleanup.deleteIfUnchanged(kv, session, ready, flag.modRevision(), () -> { });
+  }
+
+  /** After a leave that did not finish, with our key gone: if nobody is left, the flag must not stay. */
+  private CompletableFuture<?> sweepFlag() {
+    return kv.txn().then(waitersRead(), Op.get(ready)).commit().handle((r, e) -> {
+      if (e == null && r.getResponse(0).kvs().isEmpty()) {
+        clearFlag(r.getResponse(1).first());
+      }
+      return null;
+    });
+  }
+
+  private void awaitDelete(CompletableFuture<Void> result, ByteSequence key, long from, Runnable next) {
     WaitForEvents w = WaitForEvents.key(session.client().watch(), key, from, WatchEvent.Type.DELETE);
     result.whenComplete((v, e) -> w.close());
     w.future().whenComplete((ev, e) -> {
@@ -477,7 +530,7 @@ public final class DoubleBarrier {
       if (c != null && !(c instanceof CompactedException)) {
         result.completeExceptionally(c);
       } else {
-        leaveRound(result, retry);
+        next.run();
       }
     });
   }

@@ -105,4 +105,49 @@ class DoubleBarrierTransientFailureTest {
     get(first, Timing.seconds(10));
     assertThat(BarrierTestSupport.keys(c, name + "/")).isZero();
   }
+
+  /**
+   * The answer to a leave's delete is held up (it lands, its answer does not come): the lowest finds everybody out and
+   * leaves, and a next round starts before the leave reads again. That read must not take the next round's key for
+   * one of its own round (it would wait for it to leave, which waits for a second participant: for ever).
+   */
+  @Test
+  void aLeaveThatReadsAgainIgnoresTheNextRound() throws Exception {
+    String name = "dbt/next-round";
+    EtcdClient c = t.client();
+    DoubleBarrier direct = DoubleBarrier.create(t.session(), name, 2);
+    // a longer call timeout: every answer to this one is delayed by 800 ms, and its reads must still get through
+    EtcdClient slow = t.closeLater(EtcdClient.builder().endpoints(etcd.members().get(0).proxiedEndpoint())
+        .callTimeout(Duration.ofSeconds(2)).build());
+    DoubleBarrier behindProxy = DoubleBarrier.create(
+        t.closeLater(Session.builder(slow).ttl(Duration.ofSeconds(10)).build(Timing.seconds(10))), name, 2);
+    CompletableFuture<Void> in = direct.enterAsync();
+    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 1);
+    get(behindProxy.enterAsync(), Timing.seconds(10));
+    get(in, Timing.seconds(10));
+
+    CompletableFuture<Void> first = direct.leaveAsync(); // the lowest: waits for the proxied one
+    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 2);
+    proxy().latency(TcpProxy.Direction.TO_CLIENT, Duration.ofMillis(800));
+    CompletableFuture<Void> second = behindProxy.leaveAsync();
+    // its delete landed: hold its answer (still in the proxy's delay) and everything after it
+    await().atMost(Timing.seconds(10)).pollInterval(Duration.ofMillis(5))
+        .until(() -> BarrierTestSupport.keys(c, name + "/waiters/") <= 1);
+    proxy().blackhole(TcpProxy.Direction.TO_CLIENT);
+    get(first, Timing.seconds(10));
+    assertThat(second).as("the proxied leave, its delete's answer held").isNotDone();
+
+    DoubleBarrier next = DoubleBarrier.create(t.session(), name, 2);
+    CompletableFuture<Void> nextIn = next.enterAsync();
+    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 1);
+    proxy().heal();
+
+    get(second, Timing.seconds(10));
+    assertThat(nextIn).as("the next round's first participant waits for its second").isNotDone();
+    DoubleBarrier nextSecond = DoubleBarrier.create(t.session(), name, 2);
+    get(nextSecond.enterAsync(), Timing.seconds(10));
+    get(nextIn, Timing.seconds(10));
+    get(CompletableFuture.allOf(next.leaveAsync(), nextSecond.leaveAsync()), Timing.seconds(10));
+    assertThat(BarrierTestSupport.keys(c, name + "/")).isZero();
+  }
 }

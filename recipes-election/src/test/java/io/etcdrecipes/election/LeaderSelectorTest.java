@@ -47,16 +47,38 @@ class LeaderSelectorTest {
       LeaderSelector s = t.closeLater(LeaderSelector.builder(c, "ls/turns", id, term -> {
         history.acquired(id, term.fencingToken()).released();
         order.add(id);
+        // a term does some work: long enough for the one before to be back in line (a term that returns at once
+        // can end before the previous leader's requeue landed, and then two turns swap: not unfair, just racing)
+        Thread.sleep(20);
       }).ttl(Duration.ofSeconds(2)).build());
       s.start();
     }
-    await().atMost(Timing.seconds(20)).until(() -> order.size() >= 12);
+    await().atMost(Timing.seconds(20)).until(() -> {
+      int from = allInLineFrom(order);
+      return from >= 0 && order.size() >= from + 12;
+    });
     history.holds().noOverlap().tokensIncrease();
-    // fair: once all three queued, they go round in turn
-    List<String> tail = new ArrayList<>(order).subList(3, 12); // a copy: the selectors go on adding terms
-    for (int i = 3; i < tail.size(); i++) {
-      assertThat(tail.get(i)).isEqualTo(tail.get(i - 3));
+    // fair: once all three are in line, they go round in turn
+    List<String> turns = new ArrayList<>(order); // a copy: the selectors go on adding terms
+    int from = allInLineFrom(turns);
+    for (int i = from + 3; i < turns.size(); i++) {
+      assertThat(turns.get(i)).as("turn %d of %s (all in line from turn %d)", i, turns, from)
+          .isEqualTo(turns.get(i - 3));
     }
+  }
+
+  /** The first turn of the last selector to get one (all three are in line from then on), or -1. */
+  private static int allInLineFrom(List<String> order) {
+    List<String> seen = new ArrayList<>();
+    for (int i = 0; i < order.size(); i++) {
+      if (!seen.contains(order.get(i))) {
+        seen.add(order.get(i));
+        if (seen.size() == 3) {
+          return i;
+        }
+      }
+    }
+    return -1;
   }
 
   @Test

@@ -38,6 +38,24 @@ public final class KeyCleanup {
         .then(Op.delete(c.key())).commit().thenApply(r -> r.succeeded()), after);
   }
 
+  /** Deletes {@code key} if it is still the version written at {@code modRevision} (a flag someone may write again). */
+  public static CompletableFuture<Boolean> deleteIfUnchanged(KV kv, Session session, ByteSequence key, long modRevision,
+                                                            Runnable after) {
+    return run(session, key, () -> kv.txn().when(Compare.modRevision(key).equal(modRevision))
+        .then(Op.delete(key)).commit().thenApply(r -> r.succeeded()), after);
+  }
+
+  /**
+   * Runs {@code cleanup} (one of the deletes above, given its {@code after}) and completes once it is over — the key
+   * deleted, its session lost, or a delete etcd refuses for good — rather than with the first attempt's outcome: for
+   * a caller that promises "our key is deleted before this returns".
+   */
+  public static CompletableFuture<Void> untilGone(java.util.function.Function<Runnable, CompletableFuture<?>> cleanup) {
+    CompletableFuture<Void> gone = new CompletableFuture<>();
+    cleanup.apply(() -> gone.complete(null));
+    return gone;
+  }
+
   /** Deletes {@code key} if it is attached to {@code session}'s lease (a key of ours whose revision we do not know). */
   public static CompletableFuture<Boolean> deleteIfOnLease(KV kv, Session session, ByteSequence key, Runnable after) {
     return run(session, key, () -> kv.txn().when(Compare.lease(key).equal(session.leaseId()))

@@ -36,12 +36,23 @@ public final class RoundRetry {
     if (call.isDone()) {
       return false;
     }
-    if (session.state() == SessionState.LOST) {
-      call.completeExceptionally(session.lostCause() != null ? session.lostCause() : t);
+    if (!Outcomes.isTransient(t) && session.state() != SessionState.LOST) {
+      call.completeExceptionally(t);
       return false;
     }
-    if (!Outcomes.isTransient(t)) {
-      call.completeExceptionally(t);
+    return later(step, t);
+  }
+
+  /**
+   * Schedules {@code step} after the next backoff (a step that must look again, e.g. after a compare that failed
+   * because something changed under it); false, and the call failed with {@code failure}, when it cannot go on.
+   */
+  public boolean later(Runnable step, Throwable failure) {
+    if (call.isDone()) {
+      return false;
+    }
+    if (session.state() == SessionState.LOST) {
+      call.completeExceptionally(session.lostCause() != null ? session.lostCause() : failure);
       return false;
     }
     long delay;
@@ -57,7 +68,7 @@ public final class RoundRetry {
       }, delay, TimeUnit.MILLISECONDS);
       return true;
     } catch (RuntimeException e) { // the timer refused (shutting down): fail rather than hang
-      call.completeExceptionally(t);
+      call.completeExceptionally(failure);
       return false;
     }
   }
