@@ -10,7 +10,6 @@ import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.PutOption;
 import io.etcdrecipes.client.SortOrder;
 import io.etcdrecipes.client.SortTarget;
-import io.etcdrecipes.client.Txn;
 import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchOption;
 import io.etcdrecipes.recipes.Contender;
@@ -31,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -62,14 +62,14 @@ import java.util.concurrent.TimeoutException;
  */
 public final class DoubleBarrier {
 
-  private final Session session;
-  private final String name;
+  final Session session;
+  final String name;
   private final ByteSequence waiters;
-  private final ByteSequence ready;
-  private final int count;
-  private final KV kv;
+  final ByteSequence ready;
+  final int count;
+  final KV kv;
   /** Our key while we are in (entered, not left yet). */
-  private volatile Contender mine;
+  volatile Contender mine;
 
   private DoubleBarrier(Session session, String key, int count) {
     this.session = Objects.requireNonNull(session, "session");
@@ -111,7 +111,7 @@ public final class DoubleBarrier {
   }
 
   /** One enter or leave: its result, and {@code settled} once nothing of a failed one is left behind. */
-  private static final class Call {
+  static final class Call {
     final CompletableFuture<Void> result = new CompletableFuture<>();
     final CompletableFuture<Void> settled = new CompletableFuture<>();
   }
@@ -134,7 +134,7 @@ public final class DoubleBarrier {
   }
 
   /** The waiters' keys, oldest first. */
-  private Op waitersRead() {
+  Op waitersRead() {
     return Op.get(waiters.concat("/"), GetOption.builder().prefix().keysOnly().sort(SortTarget.CREATE, SortOrder.ASCEND)
         .build());
   }
@@ -234,7 +234,7 @@ public final class DoubleBarrier {
           SessionLostException lost = session.lostCause();
           call.result.completeExceptionally(lost != null ? lost : Blocking.unwrap(t));
           giveBack();
-        } else if (call.result.isDone() || !retry.later(this::create, Blocking.unwrap(t))) {
+        } else if (call.result.isDone() || !retry.later(this::start, Blocking.unwrap(t))) { // count again first
           giveBack();
         }
       });
@@ -284,15 +284,18 @@ public final class DoubleBarrier {
         }
         List<KeyValue> in = r.getResponse(0).kvs();
         KeyValue readyKv = r.getResponse(1).first();
+        // too many first: a key that came after the count-th one must not take that one's flag for its own
+        if (in.size() >= count && me.createRevision() > in.get(count - 1).createRevision()) {
+          call.result.completeExceptionally(tooMany());
+          return;
+        }
         if (readyKv != null && readyKv.modRevision() > me.createRevision()) {
           call.result.complete(null); // the last one came in already
           return;
         }
         if (in.size() >= count) {
           long last = in.get(count - 1).createRevision();
-          if (me.createRevision() > last) {
-            call.result.completeExceptionally(tooMany());
-          } else if (me.createRevision() == last) { // the last one in: everybody goes on
+          if (me.createRevision() == last) { // the last one in: everybody goes on
             // guarded by our key: a put that lands late, after we gave up or our session ended, writes nothing
             kv.txn().when(Compare.createRevision(me.key()).equal(me.createRevision()))
                 .then(Op.put(ready, ByteSequence.EMPTY)).commit().whenComplete((p, e) -> {
@@ -395,144 +398,16 @@ public final class DoubleBarrier {
   }
 
   private Call startLeave() {
-    Contender me = mine;
-    if (me == null) {
+    if (mine == null) {
       throw new IllegalStateException("leave() needs a successful enter() on this DoubleBarrier object first");
     }
-    Call call = new Call();
-    call.result.whenComplete((v, t) -> {
-      if (t == null) {
-        call.settled.complete(null);
-        return;
-      }
-      // failed, timed out or cancelled: we leave anyway (if the lowest, the others must not wait for us), and if
-      // nobody is left then, the round's flag (it has no lease) goes too
-      Contender k = mine;
-      mine = null;
-      (k == null ? CompletableFuture.completedFuture(null)
-          : KeyCleanup.untilGone(after -> KeyCleanup.deleteGuarded(kv, session, k, after)))
-          .thenCompose(x -> sweepFlag())
-          .whenComplete((x, e) -> call.settled.complete(null));
-    });
-    leaveRound(call.result, new RoundRetry(session, call.result), 0);
-    return call;
-  }
-
-  /**
-   * One round of leaving: read who is still in, then act (delete our key and wait for the lowest; as the lowest wait
-   * for the highest; as the last one out clean up). {@code upTo} is the revision of the leave's first read (0 before
-   * it): every key of our round existed then, so later keys and a flag created later belong to a next round and are
-   * ignored. Each round decides on its own read, so a transient failure just runs it again; our key stays ours
-   * ({@code mine}) until its delete is known to have landed.
-   */
-  private void leaveRound(CompletableFuture<Void> result, RoundRetry retry, long upTo) {
-    if (result.isDone()) {
-      return;
+    SessionLostException lost = session.lostCause();
+    if (lost != null) {
+      throw lost; // our key went with the lease: the others may be in a next round already
     }
-    Contender me = mine;
-    kv.txn().then(waitersRead(), Op.get(ready)).commit().whenComplete((r, t) -> {
-      if (t != null) {
-        retry.again(t, () -> leaveRound(result, retry, upTo));
-        return;
-      }
-      if (result.isDone()) {
-        return;
-      }
-      long round = upTo > 0 ? upTo : r.header().revision();
-      Runnable again = () -> leaveRound(result, retry, round);
-      List<KeyValue> in = r.getResponse(0).kvs().stream().filter(k -> k.createRevision() <= round).toList();
-      KeyValue seen = r.getResponse(1).first();
-      KeyValue flag = seen != null && seen.createRevision() <= round ? seen : null;
-      if (in.isEmpty()) { // everybody is out: the round's flag goes too (unless a next round put it again)
-        clearFlag(flag).whenComplete((x, e) -> {
-          mine = null;
-          result.complete(null);
-        });
-        return;
-      }
-      KeyValue lowest = in.get(0);
-      KeyValue highest = in.get(0);
-      for (KeyValue k : in) {
-        if (k.modRevision() < lowest.modRevision()) {
-          lowest = k;
-        }
-        if (k.modRevision() > highest.modRevision()) {
-          highest = k;
-        }
-      }
-      boolean isLowest = me != null && lowest.key().equals(me.key());
-      long from = r.header().revision() + 1;
-      if (in.size() == 1 && isLowest) {
-        lastOut(result, retry, me, flag, again);
-        return;
-      }
-      if (isLowest) {
-        awaitDelete(result, highest.key(), from, again);
-        return;
-      }
-      CompletableFuture<?> out = me == null ? CompletableFuture.completedFuture(null)
-          : KeyCleanup.deleteGuarded(kv, session, me, () -> { });
-      KeyValue wait = lowest;
-      out.whenComplete((x, e) -> {
-        if (e != null) {
-          retry.again(e, again); // KeyCleanup retries the delete too; the next round's read sees where it stands
-        } else {
-          if (me != null && mine == me) {
-            mine = null;
-          }
-          awaitDelete(result, wait.key(), from, again);
-        }
-      });
-    });
-  }
-
-  /** The last one out deletes its key and the flag it saw, both guarded: a copy landing late cannot touch a next round. */
-  private void lastOut(CompletableFuture<Void> result, RoundRetry retry, Contender me, KeyValue flag, Runnable again) {
-    Txn txn = flag == null
-        ? kv.txn().when(Compare.createRevision(me.key()).equal(me.createRevision())).then(Op.delete(me.key()))
-        : kv.txn().when(Compare.createRevision(me.key()).equal(me.createRevision()),
-            Compare.modRevision(ready).equal(flag.modRevision())).then(Op.delete(me.key()), Op.delete(ready));
-    txn.commit().whenComplete((x, e) -> {
-      if (e == null && x.succeeded()) {
-        mine = null;
-        result.complete(null);
-      } else if (e == null || Outcomes.isTransient(e)) {
-        // something changed under us, or the answer was lost: the next read shows what is left to do
-        retry.later(again, e == null ? new IllegalStateException("changed under the last one out") : e);
-      } else { // our key goes when the result fails; the flag (on no lease) must not stay either
-        clearFlag(flag);
-        result.completeExceptionally(Blocking.unwrap(e));
-      }
-    });
-  }
-
-  /** Deletes this round's {@code ready} if still as we saw it (retried while the session lives). */
-  private CompletableFuture<?> clearFlag(KeyValue flag) {
-    return flag == null ? CompletableFuture.completedFuture(null)
-        : KeyCleanup.deleteIfUnchanged(kv, session, ready, flag.modRevision(), () -> { });
-  }
-
-  /** After a leave that did not finish, with our key gone: if nobody is left, the flag must not stay. */
-  private CompletableFuture<?> sweepFlag() {
-    return kv.txn().then(waitersRead(), Op.get(ready)).commit().handle((r, e) -> {
-      if (e == null && r.getResponse(0).kvs().isEmpty()) {
-        clearFlag(r.getResponse(1).first());
-      }
-      return null;
-    });
-  }
-
-  private void awaitDelete(CompletableFuture<Void> result, ByteSequence key, long from, Runnable next) {
-    WaitForEvents w = WaitForEvents.key(session.client().watch(), key, from, WatchEvent.Type.DELETE);
-    result.whenComplete((v, e) -> w.close());
-    w.future().whenComplete((ev, e) -> {
-      Throwable c = e == null ? null : Blocking.unwrap(e);
-      if (c != null && !(c instanceof CompactedException)) {
-        result.completeExceptionally(c);
-      } else {
-        next.run();
-      }
-    });
+    DoubleBarrierLeave l = new DoubleBarrierLeave(this);
+    l.start();
+    return l.call;
   }
 
   // -------------------------------------------------------------------------------------------------- waits

@@ -132,4 +132,24 @@ class DoubleBarrierTest {
         .hasMessageContaining("count");
     assertThatThrownBy(() -> DoubleBarrier.create(s, "", 2)).isInstanceOf(IllegalArgumentException.class);
   }
+
+  /**
+   * A participant whose session was lost while it was inside (its key went with the lease) does not leave as if
+   * nothing happened: the others may be in a next round already, and it must not wait among them.
+   */
+  @Test
+  void aLeaveAfterTheSessionWasLostFailsWithSessionLost() throws Exception {
+    Session lostOne = session();
+    DoubleBarrier a = DoubleBarrier.create(session(), "db/lost-inside", 2);
+    DoubleBarrier b = DoubleBarrier.create(lostOne, "db/lost-inside", 2);
+    CompletableFuture<Void> in = a.enterAsync();
+    get(b.enterAsync());
+    get(in);
+    get(client().lease().revoke(lostOne.leaseId()));
+    await().atMost(Timing.seconds(5)).until(() -> keys("db/lost-inside/waiters/") == 1);
+    assertThatThrownBy(() -> b.leave(Timing.seconds(5)))
+        .isInstanceOfAny(io.etcdrecipes.recipes.SessionLostException.class, BarrierBrokenException.class);
+    a.leave(Timing.seconds(5)); // the other one leaves alone: the lost one's key counts as gone
+    assertThat(keys("db/lost-inside/")).isZero();
+  }
 }
