@@ -437,7 +437,7 @@ public final class DoubleBarrier {
     boolean interrupted = Thread.interrupted();
     try {
       call.settled.get(Blocking.nanos(session.client().config().callTimeout().plusSeconds(1)),
-          java.util.concurrent.TimeUnit.NANOSECONDS);
+          TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       interrupted = true;
     } catch (Exception e) {
