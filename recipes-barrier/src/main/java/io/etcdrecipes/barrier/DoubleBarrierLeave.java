@@ -11,17 +11,14 @@ import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.recipes.Contender;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.SessionLostException;
-import io.etcdrecipes.recipes.SessionState;
 import io.etcdrecipes.recipes.WaitForEvents;
 import io.etcdrecipes.recipes.internal.Blocking;
 import io.etcdrecipes.recipes.internal.KeyCleanup;
 import io.etcdrecipes.recipes.internal.Outcomes;
 import io.etcdrecipes.recipes.internal.RoundRetry;
-import io.etcdrecipes.recipes.internal.SharedExecutors;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One {@link DoubleBarrier#leave} of one participant, in Go's algorithm: the participant whose key is oldest by mod
@@ -167,31 +164,17 @@ final class DoubleBarrierLeave {
   }
 
   /**
-   * After a leave that did not finish, with our key gone: if nobody is left, the flag must not stay. The first read's
-   * outcome settles the call; a failed read is tried again in the background while the session lives.
+   * After a leave that did not finish, with our key gone: if nobody is left, the flag (as read) must not stay. The
+   * first attempt settles the call; a failed one is tried again in the background while the session lives.
    */
   private CompletableFuture<?> sweepFlag() {
-    CompletableFuture<Void> first = new CompletableFuture<>();
-    sweepFlag(first, 100);
-    return first;
-  }
-
-  private void sweepFlag(CompletableFuture<Void> first, long backoffMillis) {
-    kv.txn().then(b.waitersRead(), Op.get(ready)).commit().whenComplete((r, e) -> {
-      first.complete(null);
-      if (e == null) {
-        if (r.getResponse(0).kvs().isEmpty()) {
-          clearFlag(r.getResponse(1).first());
-        }
-      } else if (session.state() != SessionState.LOST && Outcomes.isTransient(e)) {
-        try {
-          SharedExecutors.timer().schedule(() -> sweepFlag(first, Math.min(2_000, backoffMillis * 2)), backoffMillis,
-              TimeUnit.MILLISECONDS);
-        } catch (RuntimeException x) {
-          // the timer is shutting down: nothing more can be done here
-        }
-      }
-    });
+    return KeyCleanup.deleteBy(session, ready, () -> kv.txn().then(b.waitersRead(), Op.get(ready)).commit()
+        .thenCompose(r -> {
+          KeyValue flag = r.getResponse(1).first();
+          return !r.getResponse(0).kvs().isEmpty() || flag == null ? CompletableFuture.completedFuture(false)
+              : kv.txn().when(Compare.modRevision(ready).equal(flag.modRevision())).then(Op.delete(ready)).commit()
+                  .thenApply(x -> x.succeeded());
+        }), () -> { }).handle((x, e) -> null);
   }
 
   private void awaitDelete(ByteSequence key, long from, Runnable next) {

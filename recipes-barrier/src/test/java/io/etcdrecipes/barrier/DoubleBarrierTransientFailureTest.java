@@ -46,17 +46,27 @@ class DoubleBarrierTransientFailureTest {
     return etcd.members().get(0).proxy();
   }
 
-  /** A participant whose client and session go through the proxy. */
-  private DoubleBarrier proxied(String name) throws Exception {
-    EtcdClient c = t.client(etcd.members().get(0).proxiedEndpoint());
+  /** A participant whose client (with {@code callTimeout}) and session go through the proxy. */
+  private DoubleBarrier proxied(String name, Duration callTimeout) throws Exception {
+    EtcdClient c = t.closeLater(EtcdClient.builder().endpoints(etcd.members().get(0).proxiedEndpoint())
+        .callTimeout(callTimeout).build());
     Session s = t.closeLater(Session.builder(c).ttl(Duration.ofSeconds(10)).build(Timing.seconds(10)));
     return DoubleBarrier.create(s, name, 2);
+  }
+
+  /** Both enter, the direct one first: it is the lowest (by mod revision) when they leave. */
+  private static void enterDirectFirst(EtcdClient c, String name, DoubleBarrier direct, DoubleBarrier behindProxy) {
+    CompletableFuture<Void> in = direct.enterAsync();
+    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 1);
+    get(behindProxy.enterAsync(), Timing.seconds(10));
+    get(in, Timing.seconds(10));
   }
 
   /** Keeps the blackhole for 2.5 call timeouts, during which both calls must stay pending; then heals. */
   private static void blackholeWhilePending(CompletableFuture<Void> mine, CompletableFuture<Void> other) {
     try {
-      await("the enter or leave, and the other participant's, still pending while the calls fail").during(CALL_TIMEOUT.multipliedBy(5).dividedBy(2)).atMost(CALL_TIMEOUT.multipliedBy(4))
+      await("the enter or leave, and the other participant's, still pending while the calls fail")
+          .during(CALL_TIMEOUT.multipliedBy(5).dividedBy(2)).atMost(CALL_TIMEOUT.multipliedBy(4))
           .until(() -> !mine.isDone() && !other.isDone());
     } finally {
       proxy().heal();
@@ -68,7 +78,7 @@ class DoubleBarrierTransientFailureTest {
     String name = "dbt/enter";
     EtcdClient c = t.client();
     DoubleBarrier direct = DoubleBarrier.create(t.session(), name, 2);
-    DoubleBarrier behindProxy = proxied(name);
+    DoubleBarrier behindProxy = proxied(name, CALL_TIMEOUT);
     CompletableFuture<Void> first = direct.enterAsync();
     await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 1);
 
@@ -88,13 +98,10 @@ class DoubleBarrierTransientFailureTest {
     String name = "dbt/leave";
     EtcdClient c = t.client();
     DoubleBarrier direct = DoubleBarrier.create(t.session(), name, 2);
-    DoubleBarrier behindProxy = proxied(name);
-    CompletableFuture<Void> in = direct.enterAsync();
-    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 1);
-    get(behindProxy.enterAsync(), Timing.seconds(10));
-    get(in, Timing.seconds(10));
+    DoubleBarrier behindProxy = proxied(name, CALL_TIMEOUT);
+    enterDirectFirst(c, name, direct, behindProxy);
 
-    // the direct one entered first: it is the lowest and waits for the highest (the proxied one) to leave
+    // the lowest waits for the highest (the proxied one) to leave
     CompletableFuture<Void> first = direct.leaveAsync();
     await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 2);
     proxy().blackhole();
@@ -117,14 +124,8 @@ class DoubleBarrierTransientFailureTest {
     EtcdClient c = t.client();
     DoubleBarrier direct = DoubleBarrier.create(t.session(), name, 2);
     // a longer call timeout: every answer to this one is delayed by 800 ms, and its reads must still get through
-    EtcdClient slow = t.closeLater(EtcdClient.builder().endpoints(etcd.members().get(0).proxiedEndpoint())
-        .callTimeout(Duration.ofSeconds(2)).build());
-    DoubleBarrier behindProxy = DoubleBarrier.create(
-        t.closeLater(Session.builder(slow).ttl(Duration.ofSeconds(10)).build(Timing.seconds(10))), name, 2);
-    CompletableFuture<Void> in = direct.enterAsync();
-    await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 1);
-    get(behindProxy.enterAsync(), Timing.seconds(10));
-    get(in, Timing.seconds(10));
+    DoubleBarrier behindProxy = proxied(name, Duration.ofSeconds(2));
+    enterDirectFirst(c, name, direct, behindProxy);
 
     CompletableFuture<Void> first = direct.leaveAsync(); // the lowest: waits for the proxied one
     await().atMost(Timing.seconds(5)).until(() -> BarrierTestSupport.keys(c, name + "/waiters/") == 2);

@@ -77,6 +77,15 @@ public final class KeyCleanup {
     return run(session, key, () -> kv.delete(key).thenApply(r -> r.deleted() > 0), after);
   }
 
+  /**
+   * A delete of the caller's own making (one that reads first, say), retried like the ones above; {@code delete}
+   * completes with whether it deleted {@code key}.
+   */
+  public static CompletableFuture<Boolean> deleteBy(Session session, ByteSequence key,
+                                                    Supplier<CompletableFuture<Boolean>> delete, Runnable after) {
+    return run(session, key, delete, after);
+  }
+
   private static CompletableFuture<Boolean> run(Session session, ByteSequence key,
                                                 Supplier<CompletableFuture<Boolean>> delete, Runnable after) {
     CompletableFuture<Boolean> first = new CompletableFuture<>();
