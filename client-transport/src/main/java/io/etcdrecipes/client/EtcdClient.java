@@ -128,8 +128,10 @@ public final class EtcdClient implements AutoCloseable {
   }
 
   /**
-   * Where this client completes futures and runs callbacks: the executor given to the builder, or the
-   * client's own daemon pool. Recipes built on the client run their listeners here too.
+   * Where this client runs user callbacks (watch events, lease keep-alive listeners): the executor given to the
+   * builder, or the client's own daemon pool, which grows with callbacks that block. Never the threads that complete
+   * RPCs (those are the client's own), so a callback may block on this client's calls. Recipes built on the client
+   * run their listeners here too.
    */
   public Executor callbackExecutor() {
     return connection.callbackExecutor();
@@ -291,7 +293,10 @@ public final class EtcdClient implements AutoCloseable {
       return this;
     }
 
-    /** Where future completions and user callbacks run (default: the client's own daemon pool). */
+    /**
+     * Where user callbacks run (default: the client's own daemon pool). RPC futures are completed on the client's own
+     * threads, never here, so a callback that blocks on this client's calls cannot stall them.
+     */
     public Builder callbackExecutor(Executor executor) {
       this.callbackExecutor = Objects.requireNonNull(executor, "executor");
       return this;

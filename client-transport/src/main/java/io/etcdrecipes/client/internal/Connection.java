@@ -60,6 +60,11 @@ public final class Connection implements AutoCloseable {
 
   private final Executor callbackExecutor;
   private final ExecutorService ownedCallbackExecutor;
+  /**
+   * Where gRPC completes unary calls (and so where our futures complete): never the callback executor, so a user
+   * callback that blocks on this client's calls cannot take the threads those calls need to complete.
+   */
+  private final ExecutorService rpcExecutor;
   private final ScheduledExecutorService scheduler;
   private final SslContext sslContext;
   private final CopyOnWriteArrayList<EndpointChannel> channels = new CopyOnWriteArrayList<>();
@@ -81,10 +86,13 @@ public final class Connection implements AutoCloseable {
       this.callbackExecutor = config.callbackExecutor();
       this.ownedCallbackExecutor = null;
     } else {
-      this.ownedCallbackExecutor = Executors.newFixedThreadPool(
-          Math.max(2, Runtime.getRuntime().availableProcessors()), daemonThreads("etcd-client-callback"));
+      // grows with callbacks that block (each subscription is ordered by its own serial executor); idle threads end
+      this.ownedCallbackExecutor = new java.util.concurrent.ThreadPoolExecutor(0, Integer.MAX_VALUE, 30,
+          TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), daemonThreads("etcd-client-callback"));
       this.callbackExecutor = ownedCallbackExecutor;
     }
+    this.rpcExecutor = Executors.newFixedThreadPool(
+        Math.max(2, Runtime.getRuntime().availableProcessors()), daemonThreads("etcd-client-rpc"));
     ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, daemonThreads("etcd-client-timer"));
     s.setRemoveOnCancelPolicy(true);
     this.scheduler = s;
@@ -98,8 +106,8 @@ public final class Connection implements AutoCloseable {
     NettyChannelBuilder b = NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort())
         .eventLoopGroup(eventLoop)
         .channelType(channelType)
-        .executor(callbackExecutor)
-        .offloadExecutor(callbackExecutor)
+        .executor(rpcExecutor)
+        .offloadExecutor(rpcExecutor)
         .maxInboundMessageSize(config.maxInboundMessageSize())
         .keepAliveTime(config.keepaliveTime().toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveTimeout(config.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
@@ -260,18 +268,24 @@ public final class Connection implements AutoCloseable {
       }
     }
     scheduler.shutdownNow();
+    rpcExecutor.shutdown();
     if (ownedCallbackExecutor != null) {
       ownedCallbackExecutor.shutdown();
     }
     eventLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    awaitEnd(rpcExecutor);
     if (ownedCallbackExecutor != null) {
-      try {
-        if (!ownedCallbackExecutor.awaitTermination(5, TimeUnit.SECONDS)) {
-          ownedCallbackExecutor.shutdownNow();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+      awaitEnd(ownedCallbackExecutor);
+    }
+  }
+
+  private static void awaitEnd(ExecutorService pool) {
+    try {
+      if (!pool.awaitTermination(5, TimeUnit.SECONDS)) {
+        pool.shutdownNow();
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
