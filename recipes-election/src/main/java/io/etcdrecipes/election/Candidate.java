@@ -186,6 +186,14 @@ final class Candidate {
    * if {@code requeue}. The key is deleted only after the owner's {@code ended} callback (if still due) returned.
    */
   void resign(Leadership l, boolean requeue) {
+    resign(l, requeue, 0);
+  }
+
+  /**
+   * As {@link #resign(Leadership, boolean)}, campaigning again only {@code requeueDelayMillis} after the key is gone
+   * (a selector whose task fails or returns at once backs off instead of campaigning at RPC speed).
+   */
+  void resign(Leadership l, boolean requeue, long requeueDelayMillis) {
     synchronized (this) {
       boolean current = term == l;
       if (current) {
@@ -196,7 +204,9 @@ final class Candidate {
         running = false;
       }
       dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> {
-        if (requeue) {
+        if (requeue && requeueDelayMillis > 0) {
+          SharedExecutors.timer().schedule(this::next, requeueDelayMillis, TimeUnit.MILLISECONDS);
+        } else if (requeue) {
           next();
         } else {
           closeSession();

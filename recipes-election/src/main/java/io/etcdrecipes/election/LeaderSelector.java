@@ -62,6 +62,12 @@ public final class LeaderSelector implements AutoCloseable {
   private boolean closed;
   private Thread worker;
   private Leadership running;
+  private int shortTerms; // failed or very short terms in a row
+
+  /** A term shorter than this counts as "returned at once" for the requeue backoff. */
+  static final long SHORT_TERM_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+  private static final long FIRST_REQUEUE_DELAY_MILLIS = 20;
+  private static final long MAX_REQUEUE_DELAY_MILLIS = 2_000;
 
   private LeaderSelector(Builder b) {
     this.name = b.name;
@@ -130,24 +136,47 @@ public final class LeaderSelector implements AutoCloseable {
   }
 
   private void work(Leadership term) {
+    long started = System.nanoTime();
+    boolean failed = false;
     try {
       task.takeLeadership(term);
     } catch (InterruptedException e) {
       log.debug("{}: leadership task interrupted", name);
     } catch (Throwable t) {
+      failed = true;
       log.warn("{}: leadership task failed; leadership is given up", name, t);
     } finally {
       boolean requeue;
+      long delay;
       synchronized (this) {
         if (running == term) {
           running = null;
           worker = null;
         }
         requeue = autoRequeue && !closed;
+        delay = requeueDelay(failed, System.nanoTime() - started);
       }
       Thread.interrupted(); // do not carry an interrupt into the resign
-      candidate.resign(term, requeue);
+      if (delay > 0) {
+        log.debug("{}: term {} {}; campaigning again in {} ms", name, term.fencingToken(),
+            failed ? "failed" : "was short", delay);
+      }
+      candidate.resign(term, requeue, delay);
     }
+  }
+
+  /**
+   * The backoff before campaigning again: none after a term of normal length; after a failed or very short one
+   * ({@link #SHORT_TERM_NANOS}), 20 ms doubling to 2 s, so a task that throws or returns at once does not make a
+   * lone selector campaign at RPC speed. Guarded by this.
+   */
+  private long requeueDelay(boolean failed, long lastedNanos) {
+    if (!failed && lastedNanos >= SHORT_TERM_NANOS) {
+      shortTerms = 0;
+      return 0;
+    }
+    shortTerms = Math.min(shortTerms + 1, 16);
+    return Math.min(MAX_REQUEUE_DELAY_MILLIS, FIRST_REQUEUE_DELAY_MILLIS << Math.min(shortTerms - 1, 10));
   }
 
   private synchronized void interruptTerm(Leadership term) {
