@@ -1,16 +1,20 @@
 package io.etcdrecipes.election;
 
+import static io.etcdrecipes.election.ElectionTestSupport.keys;
 import static io.etcdrecipes.testkit.Futures.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.DeleteOption;
 import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.client.Op;
 import io.etcdrecipes.recipes.OwnershipLostException;
+import io.etcdrecipes.testkit.CriticalSection;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.History;
+import io.etcdrecipes.testkit.Hold;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -41,15 +45,19 @@ class LeaderSelectorTest {
   @Test
   void threeSelectorsTakeTurnsInOrderWithoutOverlap() throws Exception {
     EtcdClient c = t.client();
-    History history = new History();
+    CriticalSection section = new CriticalSection(new History());
     List<String> order = new CopyOnWriteArrayList<>();
     for (String id : List.of("a", "b", "c")) {
       LeaderSelector s = t.closeLater(LeaderSelector.builder(c, "ls/turns", id, term -> {
-        history.acquired(id, term.fencingToken()).released();
-        order.add(id);
-        // a term does some work: long enough for the one before to be back in line (a term that returns at once
-        // can end before the previous leader's requeue landed, and then two turns swap: not unfair, just racing)
-        Thread.sleep(20);
+        try (CriticalSection.Turn turn = section.enter(id, Hold.Kind.EXCLUSIVE, term.fencingToken())) {
+          order.add(id);
+          // the term's work, in its name: a guarded write, then wait until the one before is back in line (a term
+          // that returns at once can end before the previous leader's requeue landed, and then two turns swap: not
+          // unfair, just racing)
+          get(term.commit(c.kv(), Op.put(ByteSequence.of("ls/turns-data"), ByteSequence.of(id))));
+          await().atMost(Timing.seconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2))
+              .until(() -> keys(c, "ls/turns").size() == 3);
+        }
       }).ttl(Duration.ofSeconds(2)).build());
       s.start();
     }
@@ -57,7 +65,8 @@ class LeaderSelectorTest {
       int from = allInLineFrom(order);
       return from >= 0 && order.size() >= from + 12;
     });
-    history.holds().noOverlap().tokensIncrease();
+    section.noLostUpdates();
+    section.history().holds().noOverlap().tokensIncrease();
     // fair: once all three are in line, they go round in turn
     List<String> turns = new ArrayList<>(order); // a copy: the selectors go on adding terms
     int from = allInLineFrom(turns);
@@ -65,6 +74,28 @@ class LeaderSelectorTest {
       assertThat(turns.get(i)).as("turn %d of %s (all in line from turn %d)", i, turns, from)
           .isEqualTo(turns.get(i - 3));
     }
+    get(c.kv().delete(ByteSequence.of("ls/turns-data")));
+  }
+
+  /** The negative control: two selectors on different names, recorded as one election, lead at once. */
+  @Test
+  void theChecksSeeTwoLeadersAtOnce() throws Exception {
+    EtcdClient c = t.client();
+    CriticalSection section = new CriticalSection(new History());
+    for (String id : List.of("a", "b")) {
+      t.closeLater(LeaderSelector.builder(c, "ls/neg-" + id, id, term -> {
+        try (CriticalSection.Turn turn = section.enter(id, Hold.Kind.EXCLUSIVE, term.fencingToken())) {
+          for (int rpc = 0; rpc < 3; rpc++) { // the same kind of work, in the term's name
+            get(term.commit(c.kv(), Op.put(ByteSequence.of("ls/neg-data-" + id), ByteSequence.of("x"))));
+          }
+        }
+      }).ttl(Duration.ofSeconds(2)).build()).start();
+    }
+    await().atMost(Timing.seconds(20)).until(() -> section.turns() >= 40);
+    assertThatThrownBy(() -> section.history().holds().noOverlap()).isInstanceOf(AssertionError.class)
+        .hasMessageContaining("holds overlap");
+    assertThatThrownBy(section::noLostUpdates).hasMessageContaining("exclusion broken");
+    get(c.kv().delete(ByteSequence.of("ls/neg-data-"), DeleteOption.prefix()));
   }
 
   /** The first turn of the last selector to get one (all three are in line from then on), or -1. */

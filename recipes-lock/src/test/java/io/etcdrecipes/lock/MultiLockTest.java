@@ -5,11 +5,16 @@ import static io.etcdrecipes.testkit.Futures.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.DeleteOption;
 import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.Op;
 import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.testkit.CriticalSection;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.History;
+import io.etcdrecipes.testkit.Hold;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -36,19 +41,48 @@ class MultiLockTest {
 
   @Test
   void twoMultiLocksInOppositeOrderDoNotDeadlock() throws Exception {
-    History history = new History();
-    List<CompletableFuture<Void>> runs = new ArrayList<>();
     String[][] orders = {{"ml/a", "ml/b", "ml/c"}, {"ml/c", "ml/b", "ml/a"}};
+    CriticalSection section = fourProcesses(orders, 10);
+    section.noLostUpdates();
+    section.history().holds().noOverlap();
+    assertThat(section.turns()).isEqualTo(40);
+    EtcdClient c = t.client();
+    assertThat(keys(c, "ml/a")).isEmpty();
+    assertThat(keys(c, "ml/c")).isEmpty();
+  }
+
+  /** The negative control: the same processes, half of them on other names (so nothing excludes the two halves). */
+  @Test
+  void theChecksSeeMultiLocksThatDoNotShareANameHoldAtOnce() throws Exception {
+    String[][] disjoint = {{"mln/a", "mln/b"}, {"mln/c", "mln/d"}};
+    CriticalSection section = fourProcesses(disjoint, 10);
+    assertThatThrownBy(() -> section.history().holds().noOverlap()).isInstanceOf(AssertionError.class)
+        .hasMessageContaining("holds overlap");
+    assertThatThrownBy(section::noLostUpdates).hasMessageContaining("exclusion broken");
+    assertThat(section.maxConcurrent()).isGreaterThan(1);
+  }
+
+  /**
+   * Four processes, process p on {@code names[p % 2]}, each holding all of them {@code rounds} times; each turn spans
+   * real work in the locks' names: a guarded write under every lock it holds.
+   */
+  private CriticalSection fourProcesses(String[][] names, int rounds) throws Exception {
+    CriticalSection section = new CriticalSection(new History());
+    List<CompletableFuture<Void>> runs = new ArrayList<>();
     for (int p = 0; p < 4; p++) {
       Session s = t.session();
-      String[] names = orders[p % 2];
+      String[] mine = names[p % 2];
       String me = "p" + p;
       runs.add(CompletableFuture.runAsync(() -> {
         try {
-          MultiLock all = MultiLock.mutexes(s, names);
-          for (int i = 0; i < 10; i++) {
-            try (HeldLocks held = all.lock(Timing.seconds(30))) {
-              history.acquired(me, held.ownerships().get(0).fencingToken()).released();
+          MultiLock all = MultiLock.mutexes(s, mine);
+          for (int i = 0; i < rounds; i++) {
+            try (HeldLocks held = all.lock(Timing.seconds(30));
+                 CriticalSection.Turn turn = section.enter(me, Hold.Kind.EXCLUSIVE,
+                     held.ownerships().get(0).fencingToken())) {
+              for (Ownership o : held.ownerships()) {
+                get(o.commit(s.client().kv(), Op.put(ByteSequence.of("mldata/" + me), ByteSequence.of("turn " + i))));
+              }
             }
           }
         } catch (Exception e) {
@@ -59,10 +93,8 @@ class MultiLockTest {
     for (CompletableFuture<Void> r : runs) {
       get(r, Timing.seconds(90));
     }
-    history.holds().noOverlap();
-    EtcdClient c = t.client();
-    assertThat(keys(c, "ml/a")).isEmpty();
-    assertThat(keys(c, "ml/c")).isEmpty();
+    get(t.client().kv().delete(ByteSequence.of("mldata/"), DeleteOption.prefix()));
+    return section;
   }
 
   @Test

@@ -15,8 +15,10 @@ import io.etcdrecipes.recipes.OwnershipLostException;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.recipes.SessionLostException;
 import io.etcdrecipes.recipes.SessionState;
+import io.etcdrecipes.testkit.CriticalSection;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.History;
+import io.etcdrecipes.testkit.Hold;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -168,19 +170,43 @@ class MutexTest {
   @Test
   void threadsSharingOneSessionNeverHoldAtOnce() throws Exception {
     EtcdClient c = client();
+    CriticalSection section = eightThreadsOnOneSession(c, "mt/threads", "mt/threads");
+    assertThat(section.history().holds().size()).isEqualTo(80);
+    section.noLostUpdates();
+    section.history().holds().noOverlap().tokensIncrease();
+    assertThat(keys(c, "mt/threads")).isEmpty();
+  }
+
+  /** The negative control: the same threads, half of them on another mutex (a lock that lets two in). */
+  @Test
+  void theChecksSeeTwoThreadsHoldingAtOnce() throws Exception {
+    EtcdClient c = client();
+    CriticalSection section = eightThreadsOnOneSession(c, "mt/neg-a", "mt/neg-b");
+    assertThatThrownBy(() -> section.history().holds().noOverlap()).isInstanceOf(AssertionError.class)
+        .hasMessageContaining("holds overlap");
+    assertThatThrownBy(section::noLostUpdates).hasMessageContaining("exclusion broken");
+    assertThat(keys(c, "mt/neg-a")).isEmpty();
+  }
+
+  /**
+   * Eight threads on one session, the even ones on mutex {@code even}, the odd ones on {@code odd}, 10 turns each;
+   * each turn spans real work in the lock's name: a guarded rewrite of a shared key.
+   */
+  private CriticalSection eightThreadsOnOneSession(EtcdClient c, String even, String odd) throws Exception {
     Session s = session(c);
-    History history = new History();
+    CriticalSection section = new CriticalSection(new History());
+    ByteSequence data = ByteSequence.of(even + "-data");
     List<Throwable> errors = new CopyOnWriteArrayList<>();
     List<Thread> threads = new ArrayList<>();
     for (int t = 0; t < 8; t++) {
       String me = "t" + t;
-      Mutex m = Mutex.create(s, "mt/threads"); // separate instances: the key is the session's either way
+      Mutex m = Mutex.create(s, t % 2 == 0 ? even : odd); // separate instances: the key is the session's either way
       threads.add(new Thread(() -> {
         try {
           for (int i = 0; i < 10; i++) {
-            try (Ownership lock = m.lock(Timing.seconds(30))) {
-              io.etcdrecipes.testkit.Hold h = history.acquired(me, lock.fencingToken());
-              h.released();
+            try (Ownership lock = m.lock(Timing.seconds(30));
+                 CriticalSection.Turn turn = section.enter(me, Hold.Kind.EXCLUSIVE, lock.fencingToken())) {
+              get(lock.commit(c.kv(), Op.put(data, ByteSequence.of(me + "#" + i))));
             }
           }
         } catch (Throwable e) {
@@ -193,9 +219,8 @@ class MutexTest {
       t.join(Timing.seconds(60).toMillis());
     }
     assertThat(errors).isEmpty();
-    assertThat(history.holds().size()).isEqualTo(80);
-    history.holds().noOverlap().tokensIncrease();
-    assertThat(keys(c, "mt/threads")).isEmpty();
+    get(c.kv().delete(data));
+    return section;
   }
 
   @Test

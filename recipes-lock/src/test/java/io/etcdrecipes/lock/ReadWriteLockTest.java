@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.Op;
 import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.testkit.CriticalSection;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.History;
 import io.etcdrecipes.testkit.Hold;
@@ -86,20 +89,50 @@ class ReadWriteLockTest {
 
   @Test
   void mixedReadersAndWritersNeverBreakTheRules() throws Exception {
-    History history = new History();
+    CriticalSection section = mixed("rw/mixed", false);
+    assertThat(section.history().holds().size()).isEqualTo(90);
+    section.noLostUpdates();
+    section.history().holds().readersWriters().tokensIncrease();
+    assertThat(keys(t.client(), "rw/mixed")).isEmpty();
+  }
+
+  /** The negative control: the same processes, but a writer takes the read side (a write lock that lets readers in). */
+  @Test
+  void theChecksSeeAWriterThatHoldsOnlyTheReadSide() throws Exception {
+    CriticalSection section = mixed("rw/broken", true);
+    assertThatThrownBy(() -> section.history().holds().readersWriters()).isInstanceOf(AssertionError.class)
+        .hasMessageContaining("a writer overlaps another hold");
+    assertThatThrownBy(section::noLostUpdates).hasMessageContaining("exclusion broken");
+    assertThat(keys(t.client(), "rw/broken")).isEmpty();
+  }
+
+  /**
+   * Six processes on {@code name}, 15 turns each, a third of them (with {@code brokenWrites} half) writes; each turn
+   * spans real work in the lock's name: a writer rewrites a shared key under its guard, a reader reads it.
+   */
+  private CriticalSection mixed(String name, boolean brokenWrites) throws Exception {
+    CriticalSection section = new CriticalSection(new History());
+    ByteSequence data = ByteSequence.of(name + "-data");
     List<Throwable> errors = new CopyOnWriteArrayList<>();
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       String me = "p" + i;
-      ReadWriteLock rw = ReadWriteLock.create(t.session(), "rw/mixed");
+      Session s = t.session();
+      ReadWriteLock rw = ReadWriteLock.create(s, name);
       threads.add(new Thread(() -> {
         try {
           for (int n = 0; n < 15; n++) {
-            boolean write = ThreadLocalRandom.current().nextInt(3) == 0;
-            DistributedLock side = write ? rw.writeLock() : rw.readLock();
-            try (Ownership o = side.lock(Timing.seconds(30))) {
-              Hold h = history.acquired(me, write ? Hold.Kind.WRITE : Hold.Kind.READ, o.fencingToken());
-              h.released();
+            boolean write = ThreadLocalRandom.current().nextInt(brokenWrites ? 2 : 3) == 0;
+            DistributedLock side = write && !brokenWrites ? rw.writeLock() : rw.readLock();
+            try (Ownership o = side.lock(Timing.seconds(30));
+                 CriticalSection.Turn turn = section.enter(me, write ? Hold.Kind.WRITE : Hold.Kind.READ,
+                     o.fencingToken())) {
+              if (write) {
+                get(o.commit(s.client().kv(), Op.put(data, ByteSequence.of(me + "#" + n))));
+              } else {
+                get(s.client().kv().get(data));
+                o.checkValid();
+              }
             }
           }
         } catch (Throwable e) {
@@ -112,9 +145,8 @@ class ReadWriteLockTest {
       th.join(Timing.seconds(60).toMillis());
     }
     assertThat(errors).isEmpty();
-    assertThat(history.holds().size()).isEqualTo(90);
-    history.holds().readersWriters().tokensIncrease();
-    assertThat(keys(t.client(), "rw/mixed")).isEmpty();
+    get(t.client().kv().delete(data));
+    return section;
   }
 
   @Test

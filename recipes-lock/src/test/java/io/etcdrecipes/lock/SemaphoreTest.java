@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.GetOption;
 import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.Session;
+import io.etcdrecipes.testkit.CriticalSection;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.History;
 import io.etcdrecipes.testkit.Hold;
@@ -40,18 +43,49 @@ class SemaphoreTest {
 
   @Test
   void sixteenClientsOnFourPermitsNeverExceedFourAndAllGetTheirTurns() throws Exception {
-    History history = new History();
+    CriticalSection section = sixteenClients("sem/pool", 4, 8);
+    assertThat(section.history().holds().size()).isEqualTo(128);
+    section.history().holds().atMostConcurrent(4);
+    assertThat(section.maxConcurrent()).as("permits open at once (%s)", section).isBetween(2, 4);
+    assertThat(keys(t.client(), "sem/pool")).isEmpty();
+  }
+
+  /** The negative control: the same clients on a semaphore that lets one too many in, checked as one of 4 permits. */
+  @Test
+  void theCheckSeesASemaphoreThatLetsFiveIn() throws Exception {
+    CriticalSection section = sixteenClients("sem/five", 5, 4);
+    assertThat(section.maxConcurrent()).as("permits open at once (%s)", section).isEqualTo(5);
+    assertThatThrownBy(() -> section.history().holds().atMostConcurrent(4)).isInstanceOf(AssertionError.class)
+        .hasMessageContaining("5 holds at once (at most 4 allowed)");
+    section.history().holds().atMostConcurrent(5);
+    assertThat(keys(t.client(), "sem/five")).isEmpty();
+  }
+
+  /**
+   * 16 clients, each taking a permit of {@code name} ({@code permits}) {@code rounds} times; each turn spans real work
+   * in the permit's name: 8 times it reads the semaphore's keys and finds fewer than {@code permits} older than its
+   * own. Turns that long (several ms, longer than a handoff) keep every permit busy most of the time, so a semaphore
+   * that let one more in would show it (the negative control); with one read per turn it did not.
+   */
+  private CriticalSection sixteenClients(String name, int permits, int rounds) throws Exception {
+    CriticalSection section = new CriticalSection(new History());
     List<Throwable> errors = new CopyOnWriteArrayList<>();
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < 16; i++) {
       String me = "c" + i;
-      Semaphore sem = Semaphore.create(t.session(), "sem/pool", 4);
+      Session s = t.session();
+      Semaphore sem = Semaphore.create(s, name, permits);
       threads.add(new Thread(() -> {
         try {
-          for (int n = 0; n < 8; n++) {
-            try (Ownership permit = sem.acquire(Timing.seconds(30))) {
-              Hold h = history.acquired(me, Hold.Kind.PERMIT, permit.fencingToken());
-              h.released();
+          for (int n = 0; n < rounds; n++) {
+            try (Ownership permit = sem.acquire(Timing.seconds(30));
+                 CriticalSection.Turn turn = section.enter(me, Hold.Kind.PERMIT, permit.fencingToken())) {
+              for (int rpc = 0; rpc < 8; rpc++) {
+                long older = get(s.client().kv().get(ByteSequence.of(name + "/"), GetOption.prefix())).kvs().stream()
+                    .filter(kv -> kv.createRevision() < permit.fencingToken()).count();
+                assertThat(older).as("claims older than %s", permit).isLessThan(permits);
+                permit.checkValid();
+              }
             }
           }
         } catch (Throwable e) {
@@ -64,9 +98,7 @@ class SemaphoreTest {
       th.join(Timing.seconds(90).toMillis());
     }
     assertThat(errors).isEmpty();
-    assertThat(history.holds().size()).isEqualTo(128);
-    history.holds().atMostConcurrent(4);
-    assertThat(keys(t.client(), "sem/pool")).isEmpty();
+    return section;
   }
 
   @Test
