@@ -126,20 +126,9 @@ public final class Election {
     Attempt a = releaseWhenLost ? attempt(value)
         : Attempt.ownerKeyKeptWhenLost(session, prefix, value, queue, policy, Attempt.Mode.WAIT,
             existing -> proclaimIfOther(existing, value));
-    CompletableFuture<Leadership> f = new CompletableFuture<>();
-    a.result().whenComplete((o, e) -> {
-      if (e != null) {
-        f.completeExceptionally(Blocking.unwrap(e));
-      } else if (!f.complete(term(o, value))) {
-        o.releaseAsync();
-      }
-    });
-    f.whenComplete((l, e) -> {
-      if (f.isCancelled()) {
-        a.abandon();
-      }
-    });
-    return f;
+    // any completion of the returned future but the attempt's own (orTimeout, a cancel...) gives the campaign up
+    return Blocking.giveUpUnlessOwnOutcome(a.result().thenApply(o -> term(o, value)), a::abandon,
+        Leadership::resignAsync);
   }
 
   public CompletableFuture<Leadership> campaignAsync(String value) {

@@ -17,22 +17,13 @@ final class Locks {
 
   private Locks() {}
 
-  /** The attempt's result as a future of its own: cancelling it gives the attempt up. */
+  /**
+   * The attempt's result as a future of its own. Any completion of it other than the attempt's own outcome — a
+   * cancel, {@code orTimeout}, {@code completeOnTimeout}, {@code completeExceptionally} — gives the attempt up (its
+   * key deleted, its local turn passed on; an ownership won meanwhile is released).
+   */
   static CompletableFuture<Ownership> async(Attempt a) {
-    CompletableFuture<Ownership> f = new CompletableFuture<>();
-    a.result().whenComplete((o, e) -> {
-      if (e != null) {
-        f.completeExceptionally(Blocking.unwrap(e));
-      } else if (!f.complete(o)) {
-        o.releaseAsync();
-      }
-    });
-    f.whenComplete((o, e) -> {
-      if (f.isCancelled()) {
-        a.abandon();
-      }
-    });
-    return f;
+    return Blocking.giveUpUnlessOwnOutcome(a.result(), a::abandon, Ownership::releaseAsync);
   }
 
   /** A {@link Attempt.Mode#TRY} attempt's outcome: bounded by twice the call timeout (two round trips at most). */

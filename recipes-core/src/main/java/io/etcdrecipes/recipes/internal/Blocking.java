@@ -79,4 +79,28 @@ public final class Blocking {
   public static boolean isCancellation(Throwable t) {
     return unwrap(t) instanceof CancellationException;
   }
+
+  /**
+   * A future of its own for {@code source} (an attempt's outcome) to hand to a caller. When the caller completes it
+   * first — {@code cancel}, {@code orTimeout}, {@code completeOnTimeout}, {@code completeExceptionally} — the attempt
+   * is given up ({@code giveUp}); a value {@code source} produces after that is let go with {@code release}.
+   */
+  public static <T> CompletableFuture<T> giveUpUnlessOwnOutcome(CompletableFuture<T> source, Runnable giveUp,
+                                                                java.util.function.Function<T, ?> release) {
+    CompletableFuture<T> f = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicBoolean ours = new java.util.concurrent.atomic.AtomicBoolean();
+    source.whenComplete((v, e) -> {
+      ours.set(true); // before completing: whenComplete below then knows the outcome was (or raced with) ours
+      boolean delivered = e != null ? f.completeExceptionally(unwrap(e)) : f.complete(v);
+      if (!delivered && e == null && v != null) {
+        release.apply(v); // the caller completed it first: nobody will use this
+      }
+    });
+    f.whenComplete((v, e) -> {
+      if (!ours.get()) {
+        giveUp.run();
+      }
+    });
+    return f;
+  }
 }
