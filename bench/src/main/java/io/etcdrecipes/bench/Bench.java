@@ -25,12 +25,15 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntFunction;
 
 /**
- * Our client side by side with jetcd in one JVM: both clients talk to the same single-member etcd (fsync
- * on), and every cell (workload x concurrency) runs both, alternating which goes first, after a warm-up
- * of both. Results: a table on stdout, JSON lines, and a PNG chart.
+ * Our client side by side with jetcd in one JVM, and with etcd's Go client in a child process ({@link GoTarget}):
+ * all talk to the same single-member etcd (fsync on), and every cell (workload x concurrency) runs each client in
+ * turn, rotating which goes first from cell to cell, after a warm-up of each. The Go client runs the KV cells
+ * (get-serializable in full runs only), lock, lock-contended and election-resign; without its program the run goes
+ * on without Go rows and says why.
+ * Results: a table on stdout, JSON lines, and a PNG chart.
  *
  * <p>Process CPU time is the client's: etcd is another process. It includes the harness (the same few
- * lines for both clients) and the JVM's GC and JIT threads.
+ * lines for both Java clients) and the JVM's GC and JIT threads; the Go client's is its own process's.
  */
 public final class Bench {
 
@@ -51,7 +54,16 @@ public final class Bench {
     double warmSeconds = 8;
     int[] concurrencies = {1, 16, 128};
     Set<String> workloads = new LinkedHashSet<>(List.of(ALL_WORKLOADS));
-    Set<String> clients = new LinkedHashSet<>(List.of(OursTarget.NAME, JetcdTarget.NAME));
+    Set<String> clients = new LinkedHashSet<>(List.of(OursTarget.NAME, JetcdTarget.NAME, GoTarget.NAME));
+    /** The Go client's program (scripts/ensure-go.sh builds it); null: none. */
+    Path goBinary;
+    /** Why there is no Go program (set by bench/run.sh when scripts/ensure-go.sh could not build one). */
+    String goSkipped;
+    /**
+     * The KV workloads the Go client runs (the others have Java rows only). A quick run leaves out get-serializable,
+     * which issue 21 does not ask of Go, to stay under 4 minutes.
+     */
+    Set<String> goKvWorkloads = new LinkedHashSet<>(List.of("put", "get-linearizable", "get-serializable", "txn"));
     int watchWriters = 16;
     int leases = 10_000;
     long leaseTtlSeconds = 5;
@@ -90,6 +102,7 @@ public final class Bench {
       o.handoffs = 100;
       o.handoffMaxSeconds = 15;
       o.electionCrashes = 2;
+      o.goKvWorkloads.remove("get-serializable");
       return o;
     }
 
@@ -104,7 +117,12 @@ public final class Bench {
 
   private final Options o;
   private final String endpoints;
+  /** Every client in the comparison, in the order of the options. */
+  private final List<BenchClient> clients = new ArrayList<>();
+  /** The Java clients among them: the workloads the Go program does not run use these. */
   private final List<Target<?>> targets = new ArrayList<>();
+  /** The Go client's version, or why it is skipped; null when it was not asked for. */
+  private String goStatus;
   private final OursTarget admin;
   private final List<Row> rows = new ArrayList<>();
   private final byte[] value = new byte[VALUE_BYTES];
@@ -115,13 +133,69 @@ public final class Bench {
     new Random(42).nextBytes(value);
     this.admin = new OursTarget(endpoints);
     for (String c : o.clients) {
-      targets.add(c.equals(OursTarget.NAME) ? new OursTarget(endpoints) : new JetcdTarget(endpoints));
+      switch (c) {
+        case OursTarget.NAME -> clients.add(new OursTarget(endpoints));
+        case JetcdTarget.NAME -> clients.add(new JetcdTarget(endpoints));
+        case GoTarget.NAME -> startGo();
+        default -> throw new IllegalArgumentException("unknown client " + c + " (etcd-recipes, jetcd, go)");
+      }
     }
+    targets.addAll(javaOnly(clients));
     for (Target<?> t : targets) {
       if (t instanceof OursTarget ours && o.sessionLossCheckMillis >= 0) {
         ours.sessionLossCheck(java.time.Duration.ofMillis(o.sessionLossCheckMillis));
       }
     }
+  }
+
+  /** Starts the Go client's program, or says why its rows are skipped (the run goes on without them). */
+  private void startGo() {
+    String why = goSkipReason(o);
+    if (why == null) {
+      try {
+        GoTarget go = GoTarget.start(o.goBinary, endpoints);
+        clients.add(go);
+        goStatus = "go " + go.version();
+        say("go: etcd's Go client, " + go.version() + ", in a child process (" + o.goBinary + ")");
+        return;
+      } catch (java.io.IOException e) {
+        why = "the Go program did not start: " + e.getMessage();
+      }
+    }
+    goStatus = "go SKIPPED (" + why + ")";
+    say("Go rows SKIPPED: " + why);
+  }
+
+  /** Why the Go client cannot run with these options (bench/run.sh's reason, else the program's), or null. */
+  static String goSkipReason(Options o) {
+    return o.goSkipped != null ? o.goSkipped : GoTarget.unusable(o.goBinary);
+  }
+
+  /** The clients of {@code l} that this JVM drives, in order. */
+  static List<Target<?>> javaOnly(List<BenchClient> l) {
+    List<Target<?>> t = new ArrayList<>();
+    for (BenchClient c : l) {
+      if (c instanceof Target<?> x) {
+        t.add(x);
+      }
+    }
+    return t;
+  }
+
+  /**
+   * The clients' turns in a cell of {@code rounds} rounds: {@code ab} once for one round; for more, every other round
+   * reversed (ABBA for two clients and two rounds), so each client goes first about as often as the others.
+   */
+  static List<BenchClient> rounds(List<BenchClient> ab, int rounds) {
+    List<BenchClient> sequence = new ArrayList<>();
+    for (int r = 0; r < rounds; r++) {
+      List<BenchClient> pass = new ArrayList<>(ab);
+      if (r % 2 == 1) {
+        java.util.Collections.reverse(pass);
+      }
+      sequence.addAll(pass);
+    }
+    return sequence;
   }
 
   public static void main(String[] args) throws Exception {
@@ -135,6 +209,8 @@ public final class Bench {
           q.workloads = o.workloads;
           q.clients = o.clients;
           q.gitCommit = o.gitCommit;
+          q.goBinary = o.goBinary;
+          q.goSkipped = o.goSkipped;
           q.handoffWaiters = o.handoffWaiters;
           q.electionContenders = o.electionContenders;
           o = q;
@@ -159,9 +235,11 @@ public final class Bench {
         case "--no-chart" -> o.chart = false;
         case "--threads" -> Load.threadReport = true;
         case "--git" -> o.gitCommit = args[++i];
+        case "--go" -> o.goBinary = Path.of(args[++i]);
+        case "--go-skipped" -> o.goSkipped = args[++i];
         default -> throw new IllegalArgumentException("unknown argument " + args[i]
             + " (use --quick, --endpoints, --out, --workloads, --clients, --seconds, --rounds, --concurrency,"
-            + " --handoff-waiters, --handoffs, --election-contenders, --election-crashes, --queue-consumers, --session-loss-check-ms, --no-chart)");
+            + " --go, --go-skipped, --handoff-waiters, --handoffs, --election-contenders, --election-crashes, --queue-consumers, --session-loss-check-ms, --no-chart)");
       }
     }
     List<Row> rows = run(o);
@@ -184,9 +262,9 @@ public final class Bench {
         etcdVersion = "external cluster " + endpoints;
       }
       say("etcd " + etcdVersion + " at " + endpoints + (o.quick ? " (quick run)" : ""));
-      List<Row> rows;
-      rows = new Bench(o, endpoints).runAll();
-      Env env = Env.capture(etcdVersion, o);
+      Bench bench = new Bench(o, endpoints);
+      List<Row> rows = bench.runAll();
+      Env env = Env.capture(etcdVersion, o, bench.goStatus);
       String table = Report.table(rows, env);
       System.out.println();
       System.out.println(table);
@@ -210,8 +288,8 @@ public final class Bench {
   }
 
   private void close() {
-    for (Target<?> t : targets) {
-      t.close();
+    for (BenchClient c : clients) {
+      c.close();
     }
     admin.close();
   }
@@ -246,7 +324,7 @@ public final class Bench {
         compact();
       }
       if (o.workloads.contains("lease-keepalive")) {
-        for (Target<?> t : order(0)) {
+        for (Target<?> t : rotated(targets, cell)) {
           rows.add(leaseKeepAlive(t));
         }
       }
@@ -258,11 +336,11 @@ public final class Bench {
       }
       if (LockWorkload.any(o.workloads)) {
         compact(); // the history the workloads before left behind
-        rows.addAll(new LockWorkload(o, targets, admin, this::nextCell).run());
+        rows.addAll(new LockWorkload(o, clients, admin, this::nextCell).run());
         compact();
       }
       if (ElectionWorkload.any(o.workloads)) {
-        rows.addAll(new ElectionWorkload(o, endpoints, targets, admin, this::nextCell).run());
+        rows.addAll(new ElectionWorkload(o, endpoints, clients, admin, this::nextCell).run());
         compact();
       }
       if (QueueWorkload.any(o.workloads) && o.clients.contains(OursTarget.NAME)) {
@@ -299,51 +377,53 @@ public final class Bench {
     long nanos = (long) (o.warmSeconds * 1e9 / 3);
     say(String.format(Locale.ROOT, "warm-up: put, get and txn for %.1f s per client", o.warmSeconds));
     for (int pass = 0; pass < 2; pass++) {
-      for (Target<?> t : targets) {
-        kvRun(t, "put", 128, nanos / 2);
-        kvRun(t, "get-linearizable", 128, nanos / 2);
-        kvRun(t, "txn", 16, nanos / 2);
+      for (BenchClient c : clients) {
+        kvRun(c, "put", 128, nanos / 2);
+        kvRun(c, "get-linearizable", 128, nanos / 2);
+        kvRun(c, "txn", 16, nanos / 2);
       }
     }
   }
 
-  /** The clients in the order of this cell: alternating from one cell to the next. */
+  /** The cells so far: the clients' order rotates from one cell to the next. */
   private int cell;
 
   /** The clients in the order of the next cell, for the lock and election workloads' cells. */
-  private List<Target<?>> nextCell() {
-    List<Target<?>> l = order(0);
+  private List<BenchClient> nextCell() {
+    List<BenchClient> l = order(0);
     cell++;
     return l;
   }
 
-  private List<Target<?>> order(int shift) {
-    List<Target<?>> l = new ArrayList<>(targets);
-    if ((cell + shift) % 2 == 1) {
-      java.util.Collections.reverse(l);
+  /** The clients rotated by the cell number (+ shift): each goes first in turn (two clients: alternating). */
+  private List<BenchClient> order(int shift) {
+    return rotated(clients, cell + shift);
+  }
+
+  /** {@code l} rotated left by {@code k}: its k-th element (modulo its size) first. */
+  static <T> List<T> rotated(List<T> l, int k) {
+    List<T> r = new ArrayList<>(l);
+    if (!r.isEmpty()) {
+      java.util.Collections.rotate(r, -(k % r.size()));
     }
-    return l;
+    return r;
   }
 
   private void kvCell(String workload, int concurrency) throws Exception {
     Map<String, Load.Run> total = new LinkedHashMap<>();
-    List<Target<?>> ab = order(0);
-    cell++;
-    // ABBA for two rounds per client, AB for one: each client goes first as often as the other over the run
-    List<Target<?>> sequence = new ArrayList<>();
-    for (int r = 0; r < o.roundsPerClient; r++) {
-      List<Target<?>> pair = new ArrayList<>(ab);
-      if (r % 2 == 1) {
-        java.util.Collections.reverse(pair);
+    List<BenchClient> order = new ArrayList<>(nextCell());
+    order.removeIf(c -> c instanceof GoTarget && !o.goKvWorkloads.contains(workload));
+    for (BenchClient c : rounds(order, o.roundsPerClient)) {
+      Load.Run run = kvRun(c, workload, concurrency, o.roundNanos());
+      if (run != null) {
+        total.computeIfAbsent(c.name(), k -> new Load.Run()).add(run);
       }
-      sequence.addAll(pair);
     }
-    for (Target<?> t : sequence) {
-      Load.Run run = kvRun(t, workload, concurrency, o.roundNanos());
-      total.computeIfAbsent(t.name(), k -> new Load.Run()).add(run);
-    }
-    for (Target<?> t : targets) {
+    for (BenchClient t : clients) {
       Load.Run run = total.get(t.name());
+      if (run == null) {
+        continue; // a Go cell that failed (said when it did)
+      }
       Row row = Row.of(workload, t.name(), concurrency, run, Map.of());
       rows.add(row);
       say(Report.line(row));
@@ -351,6 +431,14 @@ public final class Bench {
         say("  last error of " + t.name() + ": " + run.lastError);
       }
     }
+  }
+
+  /** One timed KV run of client {@code c}; null when the Go program failed it. */
+  private Load.Run kvRun(BenchClient c, String workload, int concurrency, long nanos) throws Exception {
+    if (c instanceof GoTarget go) {
+      return GoTarget.orSkip(workload + " @" + concurrency, () -> go.kv(workload, concurrency, nanos));
+    }
+    return kvRun((Target<?>) c, workload, concurrency, nanos);
   }
 
   private <B> Load.Run kvRun(Target<B> t, String workload, int concurrency, long nanos) throws Exception {
@@ -422,7 +510,7 @@ public final class Bench {
         watchRound(t, o.roundNanos() / 2); // warm-up of each watcher
       }
       for (int r = 0; r < o.roundsPerClient; r++) {
-        for (Target<?> t : order(r)) {
+        for (Target<?> t : rotated(targets, cell + r)) {
           total.computeIfAbsent(t.name(), k -> new WatchRun()).add(watchRound(t, o.roundNanos()));
         }
       }

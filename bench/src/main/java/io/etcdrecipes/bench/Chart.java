@@ -15,19 +15,20 @@ import java.util.Locale;
 import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
 
-/** A PNG bar chart of ours vs jetcd, drawn with Java2D (no dependencies): throughput and CPU per op. */
+/** A PNG bar chart of ours vs jetcd and Go's clientv3, drawn with Java2D (no dependencies): throughput and CPU per op. */
 final class Chart {
 
   static final Color OURS = new Color(0x1f77b4);
   static final Color JETCD = new Color(0xff7f0e);
+  static final Color GO = new Color(0x2ca02c);
   private static final int W = 1500;
   private static final int H = 980;
   private static final int LOCK_H = 440;
 
   private Chart() {}
 
-  /** One group of bars: a workload at a concurrency, ours and jetcd. */
-  private record Group(String label, Row ours, Row jetcd) {}
+  /** One group of bars: a workload at a concurrency, ours, jetcd's and Go's (either may be null). */
+  private record Group(String label, Row ours, Row jetcd, Row go) {}
 
   static void write(List<Row> rows, Env env, Path file) throws IOException {
     System.setProperty("java.awt.headless", "true");
@@ -37,8 +38,7 @@ final class Chart {
           || r.workload().equals(ElectionWorkload.CRASH)) {
         continue; // leasing rows compare our own modes, a crash's failover is seconds: the table has them
       }
-      Row j = rows.stream().filter(x -> x.client().equals(JetcdTarget.NAME) && x.workload().equals(r.workload())
-          && x.concurrency() == r.concurrency()).findFirst().orElse(null);
+      Row j = Report.peer(rows, r, JetcdTarget.NAME);
       String label = switch (r.workload()) {
         case "get-linearizable" -> "get-lin";
         case "get-serializable" -> "get-ser";
@@ -61,7 +61,7 @@ final class Chart {
       } else if (!r.workload().equals("stm")) {
         label += " @" + r.concurrency();
       }
-      groups.add(new Group(label, r, j));
+      groups.add(new Group(label, r, j, Report.peer(rows, r, GoTarget.NAME)));
     }
     List<Group> locks = groups.stream().filter(x -> lockPanel(x.ours())).toList();
     groups = groups.stream().filter(x -> !lockPanel(x.ours())).toList();
@@ -74,18 +74,18 @@ final class Chart {
     g.fillRect(0, 0, W, height);
     g.setColor(Color.BLACK);
     g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 20));
-    g.drawString("etcd-recipes vs jetcd — same JVM, same etcd, alternating", 30, 34);
+    g.drawString("etcd-recipes vs jetcd vs Go clientv3 — same etcd, one cell at a time, rotating", 30, 34);
     g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
     g.drawString(env.etcd() + "  ·  " + env.machine() + "  ·  " + env.date() + "  ·  " + env.mode(), 30, 56);
-    legend(g, W - 330, 26);
+    legend(g, W - 470, 26);
 
     List<Group> kv = groups.stream().filter(x -> !x.ours().workload().equals("lease-keepalive")
         && !x.ours().workload().equals("stm")).toList();
     panel(g, kv, 90, 420, 70, W - 30, "throughput: ops/s (watch: events/s) — higher is better", Row::opsPerS, "%.0f",
         false);
-    List<Group> cpu = groups.stream().filter(x -> x.jetcd() != null).toList();
-    panel(g, cpu, 540, 400, 70, W - 30, "client CPU per op: µs (JVM process CPU / ops; lease: per renewal) — lower is "
-        + "better; bars cut at the top are taller", r -> r.cpuNsPerOp() / 1e3, "%.1f", true);
+    List<Group> cpu = groups.stream().filter(x -> x.jetcd() != null || x.go() != null).toList();
+    panel(g, cpu, 540, 400, 70, W - 30, "client CPU per op: µs (client process CPU / ops; lease: per renewal) — lower "
+        + "is better; bars cut at the top are taller", r -> r.cpuNsPerOp() / 1e3, "%.1f", true);
     if (!locks.isEmpty()) {
       panel(g, locks, H - 20, LOCK_H, 70, W / 2 - 20, "locks, elections: cycles/s (handoff: handoffs/s) — higher is"
           + " better", Row::opsPerS, "%.0f", false);
@@ -111,6 +111,12 @@ final class Chart {
     g.fillRect(x + 150, y - 12, 16, 14);
     g.setColor(Color.BLACK);
     g.drawString("jetcd 0.8.5", x + 172, y);
+    g.setColor(GO);
+    g.fillRect(x + 290, y - 12, 16, 14);
+    g.setColor(Color.BLACK);
+    g.drawString("Go clientv3", x + 312, y);
+    g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+    g.drawString("under the bars: ours ÷ jetcd (j), ours ÷ Go (g)", x, y + 22);
   }
 
   private static void panel(Graphics2D g, List<Group> groups, int top, int height, int left, int right, String title,
@@ -125,9 +131,10 @@ final class Chart {
       if (clipLowConcurrency && gr.ours().concurrency() == 1) {
         continue; // at 1 in flight CPU per call is mostly thread wake-ups: scale to the rest, cut these
       }
-      max = Math.max(max, metric.applyAsDouble(gr.ours()));
-      if (gr.jetcd() != null) {
-        max = Math.max(max, metric.applyAsDouble(gr.jetcd()));
+      for (Row r : new Row[] {gr.ours(), gr.jetcd(), gr.go()}) {
+        if (r != null) {
+          max = Math.max(max, metric.applyAsDouble(r));
+        }
       }
     }
     if (max <= 0 || groups.isEmpty()) {
@@ -146,24 +153,33 @@ final class Chart {
     }
     int n = groups.size();
     double slot = (right - left) / (double) n;
-    int bar = (int) Math.min(38, slot * 0.36);
+    int bar = (int) Math.min(30, slot * 0.27);
     for (int i = 0; i < n; i++) {
       Group gr = groups.get(i);
       int cx = left + (int) (slot * i + slot / 2);
-      drawBar(g, cx - bar - 1, bar, bottom, plotTop, metric.applyAsDouble(gr.ours()) / scale, OURS,
-          String.format(Locale.ROOT, fmt, metric.applyAsDouble(gr.ours())));
-      if (gr.jetcd() != null) {
-        drawBar(g, cx + 1, bar, bottom, plotTop, metric.applyAsDouble(gr.jetcd()) / scale, JETCD,
-            String.format(Locale.ROOT, fmt, metric.applyAsDouble(gr.jetcd())));
+      Row[] bars = {gr.ours(), gr.jetcd(), gr.go()};
+      Color[] colors = {OURS, JETCD, GO};
+      for (int k = 0; k < bars.length; k++) {
+        if (bars[k] != null) {
+          double v = metric.applyAsDouble(bars[k]);
+          drawBar(g, cx - 3 * bar / 2 + k * bar, bar - 1, bottom, plotTop, v / scale, colors[k],
+              String.format(Locale.ROOT, fmt, v));
+        }
       }
       g.setColor(Color.BLACK);
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
       FontMetrics fm = g.getFontMetrics();
       g.drawString(gr.label(), cx - fm.stringWidth(gr.label()) / 2, bottom + 16);
-      if (gr.jetcd() != null && metric.applyAsDouble(gr.jetcd()) > 0) {
-        String ratio = String.format(Locale.ROOT, "×%.2f", metric.applyAsDouble(gr.ours()) / metric.applyAsDouble(gr.jetcd()));
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
-        g.drawString(ratio, cx - g.getFontMetrics().stringWidth(ratio) / 2, bottom + 32);
+      g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 11));
+      int line = 0;
+      for (Row other : new Row[] {gr.jetcd(), gr.go()}) {
+        line++;
+        if (other != null && metric.applyAsDouble(other) > 0) {
+          String ratio = String.format(Locale.ROOT, "%s×%.2f", line == 1 ? "j " : "g ",
+              metric.applyAsDouble(gr.ours()) / metric.applyAsDouble(other));
+          g.setColor(line == 1 ? JETCD.darker() : GO.darker());
+          g.drawString(ratio, cx - g.getFontMetrics().stringWidth(ratio) / 2, bottom + 18 + 13 * line);
+        }
       }
     }
     g.setColor(Color.BLACK);

@@ -28,7 +28,9 @@ import java.util.stream.Collectors;
  * Leader elections, ours ({@code Election} on a {@code Session} per contender) side by side with jetcd's server-side
  * Election RPC (a lease per contender, kept alive; {@code campaign(name, lease, proposal)} returning a leader key, then
  * {@code resign(leaderKey)}). Every contender has a lease of its own, so contenders queue in etcd; all of a client's
- * contenders share that client's one connection, except the crashing leader below.
+ * contenders share that client's one connection, except the crashing leader below. etcd's Go client ({@link GoTarget})
+ * runs {@code election-resign} in its own process the same way: a {@code concurrency.Session} and a
+ * {@code concurrency.Election} per contender on one shared client, {@code Campaign} then {@code Resign}.
  *
  * <ul>
  *   <li>{@code election-resign}: {@link Bench.Options#electionContenders} contenders campaign on one name; the leader
@@ -66,18 +68,21 @@ final class ElectionWorkload {
 
   private final Bench.Options o;
   private final String endpoints;
+  private final List<BenchClient> clients;
+  /** The Java clients: election-crash runs on these only. */
   private final List<Target<?>> targets;
   private final OursTarget admin;
-  /** The clients in the order of the next cell (alternating from cell to cell). */
-  private final Supplier<List<Target<?>>> nextCell;
+  /** The clients in the order of the next cell (rotating from cell to cell). */
+  private final Supplier<List<BenchClient>> nextCell;
   private final List<Row> rows = new ArrayList<>();
   private final Random random = new Random(7);
 
-  ElectionWorkload(Bench.Options o, String endpoints, List<Target<?>> targets, OursTarget admin,
-                   Supplier<List<Target<?>>> nextCell) {
+  ElectionWorkload(Bench.Options o, String endpoints, List<BenchClient> clients, OursTarget admin,
+                   Supplier<List<BenchClient>> nextCell) {
     this.o = o;
     this.endpoints = endpoints;
-    this.targets = targets;
+    this.clients = clients;
+    this.targets = Bench.javaOnly(clients);
     this.admin = admin;
     this.nextCell = nextCell;
   }
@@ -107,41 +112,28 @@ final class ElectionWorkload {
     long nanos = (long) (o.warmSeconds * 1e9 / 4);
     Bench.say(String.format(Locale.ROOT, "election warm-up: %d contenders campaigning and resigning for %.1f s per client",
         o.electionContenders, nanos / 1e9));
-    for (Target<?> t : targets) {
-      List<Target.LockContender> cs = candidates(t, PREFIX + "warm-" + t.name(), o.electionTtlSeconds,
-          o.electionContenders);
-      try {
-        LockWorkload.cycles(cs, nanos, 1);
-      } finally {
-        LockWorkload.close(cs);
-      }
+    for (BenchClient t : clients) {
+      LockWorkload.cycles(t, true, PREFIX + "warm-" + t.name(), o.electionContenders, o.electionTtlSeconds, nanos);
     }
   }
 
   /** The contenders of each client cycling campaign then resign on one name; ABBA rounds as the KV cells. */
   private void resignCell() throws Exception {
     int n = o.electionContenders;
-    List<Target<?>> ab = nextCell.get();
-    List<Target<?>> sequence = new ArrayList<>();
-    for (int r = 0; r < o.roundsPerClient; r++) {
-      List<Target<?>> pair = new ArrayList<>(ab);
-      if (r % 2 == 1) {
-        Collections.reverse(pair);
-      }
-      sequence.addAll(pair);
-    }
     Map<String, LockWorkload.Cycles> total = new LinkedHashMap<>();
-    for (Target<?> t : sequence) {
-      List<Target.LockContender> cs = candidates(t, PREFIX + RESIGN + "-" + t.name(), o.electionTtlSeconds, n);
-      try {
-        // at most one leader at a time; "handoff" = failover (a resign to the next leader's campaign returning)
-        total.computeIfAbsent(t.name(), k -> new LockWorkload.Cycles()).add(LockWorkload.cycles(cs, o.roundNanos(), 1));
-      } finally {
-        LockWorkload.close(cs);
+    for (BenchClient t : Bench.rounds(nextCell.get(), o.roundsPerClient)) {
+      // at most one leader at a time; "handoff" = failover (a resign to the next leader's campaign returning)
+      LockWorkload.Cycles c = LockWorkload.cycles(t, true, PREFIX + RESIGN + "-" + t.name(), n, o.electionTtlSeconds,
+          o.roundNanos());
+      if (c != null) {
+        total.computeIfAbsent(t.name(), k -> new LockWorkload.Cycles()).add(c);
       }
     }
-    for (Target<?> t : targets) {
+    for (BenchClient t : clients) {
       LockWorkload.Cycles c = total.get(t.name());
+      if (c == null) {
+        continue; // a Go cell that failed (said when it did)
+      }
       Load.Run r = new Load.Run();
       r.latency.add(c.handoff);
       r.ops.add(c.run.ops.sum());
@@ -190,7 +182,7 @@ final class ElectionWorkload {
 
   private void crashCell() throws Exception {
     long ttl = o.electionCrashTtlSeconds;
-    List<Target<?>> ab = nextCell.get();
+    List<Target<?>> ab = Bench.javaOnly(nextCell.get());
     Map<String, Crashes> total = new LinkedHashMap<>();
     for (Target<?> t : targets) {
       total.put(t.name(), new Crashes());
@@ -353,19 +345,11 @@ final class ElectionWorkload {
 
   // ---------------------------------------------------------------------------------------------- helpers
 
-  private static List<Target.LockContender> candidates(Target<?> t, String name, long ttl, int n) throws Exception {
-    return LockWorkload.contenders(i -> t.electionCandidate(name, ttl, "candidate-" + i), n);
-  }
-
   private static String millis(List<Long> nanos) {
     return nanos.stream().map(v -> String.format(Locale.ROOT, "%.0f", v / 1e6)).collect(Collectors.joining(", "));
   }
 
-  private String sessions(Target<?> t) {
-    if (t instanceof OursTarget) {
-      return "a Session per contender, one client, loss check "
-          + (o.sessionLossCheckMillis < 0 ? "default (500 ms)" : o.sessionLossCheckMillis + " ms");
-    }
-    return "a lease per contender (kept alive), one client";
+  private String sessions(BenchClient t) {
+    return LockWorkload.sessions(t, o);
   }
 }

@@ -13,9 +13,10 @@ import java.util.concurrent.TimeUnit;
 
 /** Where and with what a run was made. */
 record Env(String date, String machine, String os, String jvm, String etcd, String jetcd, String ours,
-           String mode, String git) {
+           String go, String mode, String git) {
 
-  static Env capture(String etcdVersion, Bench.Options o) {
+  /** {@code go}: the Go client's version, or why its rows are skipped; null when it was not asked for. */
+  static Env capture(String etcdVersion, Bench.Options o, String go) {
     String cpu = "unknown CPU";
     int cores = Runtime.getRuntime().availableProcessors();
     long memMb = 0;
@@ -43,7 +44,7 @@ record Env(String date, String machine, String os, String jvm, String etcd, Stri
             .getImplementationVersion() + ")",
         "etcd-recipes " + (Bench.class.getPackage().getImplementationVersion() == null ? "0.1.0-SNAPSHOT"
             : Bench.class.getPackage().getImplementationVersion()),
-        mode, o.gitCommit);
+        go == null ? "" : go, mode, o.gitCommit);
   }
 
   /** {@code etcd --version}'s first line, of the binary the testkit uses. */
@@ -65,7 +66,7 @@ record Env(String date, String machine, String os, String jvm, String etcd, Stri
 
   List<String> lines() {
     return List.of("date:    " + date, "machine: " + machine, "os:      " + os, "java:    " + jvm,
-        "etcd:    " + etcd, "clients: " + ours + " vs " + jetcd, "run:     " + mode
+        "etcd:    " + etcd, "clients: " + ours + " vs " + jetcd + (go.isEmpty() ? "" : " vs " + go), "run:     " + mode
             + (git.isEmpty() ? "" : ", commit " + git));
   }
 }

@@ -75,6 +75,14 @@ final class Histogram {
     return above / (double) total;
   }
 
+  /** Adds {@code count} values to the bucket at {@code index} (buckets of another process's histogram of this layout). */
+  void add(int index, long count) {
+    if (index < 0 || index >= counts.length() || count < 0) {
+      throw new IllegalArgumentException("bucket " + index + " count " + count);
+    }
+    counts.addAndGet(index, count);
+  }
+
   void add(Histogram other) {
     for (int i = 0; i < counts.length(); i++) {
       long c = other.counts.get(i);

@@ -5,7 +5,6 @@ import io.etcdrecipes.client.DeleteOption;
 import io.etcdrecipes.client.GetOption;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,7 +35,9 @@ import java.util.function.Supplier;
  *       semaphore of {@link Bench.Options#semaphorePermits} permits, each cycling acquire then release.</li>
  * </ul>
  * Every workload also checks exclusion in this JVM: a holder that finds another holding (more than the permits)
- * is counted as an overlap, which must stay 0.
+ * is counted as an overlap, which must stay 0. etcd's Go client ({@link GoTarget}) runs {@code lock} and
+ * {@code lock-contended} in its own process the same way: a {@code concurrency.Session} and a
+ * {@code concurrency.Mutex} per contender, on one shared client.
  */
 final class LockWorkload {
 
@@ -50,15 +51,18 @@ final class LockWorkload {
   static final long SLOW = TimeUnit.MILLISECONDS.toNanos(50);
 
   private final Bench.Options o;
+  private final List<BenchClient> clients;
+  /** The Java clients: lock-handoff and semaphore run on these only. */
   private final List<Target<?>> targets;
   private final OursTarget admin;
-  /** The clients in the order of the next cell (alternating from cell to cell). */
-  private final Supplier<List<Target<?>>> nextCell;
+  /** The clients in the order of the next cell (rotating from cell to cell). */
+  private final Supplier<List<BenchClient>> nextCell;
   private final List<Row> rows = new ArrayList<>();
 
-  LockWorkload(Bench.Options o, List<Target<?>> targets, OursTarget admin, Supplier<List<Target<?>>> nextCell) {
+  LockWorkload(Bench.Options o, List<BenchClient> clients, OursTarget admin, Supplier<List<BenchClient>> nextCell) {
     this.o = o;
-    this.targets = targets;
+    this.clients = clients;
+    this.targets = Bench.javaOnly(clients);
     this.admin = admin;
     this.nextCell = nextCell;
   }
@@ -101,40 +105,26 @@ final class LockWorkload {
     long nanos = (long) (o.warmSeconds * 1e9 / 4);
     Bench.say(String.format(Locale.ROOT, "lock warm-up: uncontended and contended cycles for %.1f s per client",
         2 * nanos / 1e9));
-    for (Target<?> t : targets) {
-      List<Target.LockContender> one = contenders(n -> t.lockContender(PREFIX + "warm-" + t.name(), o.lockTtlSeconds), 1);
-      cycles(one, nanos, 1);
-      close(one);
-      List<Target.LockContender> four = contenders(n -> t.lockContender(PREFIX + "warm-" + t.name(), o.lockTtlSeconds),
-          o.lockContenders);
-      cycles(four, nanos, 1);
-      close(four);
+    for (BenchClient t : clients) {
+      cycles(t, false, PREFIX + "warm-" + t.name(), 1, o.lockTtlSeconds, nanos);
+      cycles(t, false, PREFIX + "warm-" + t.name(), o.lockContenders, o.lockTtlSeconds, nanos);
     }
   }
 
   /** {@code n} contenders of each client cycling lock then unlock on one name; ABBA rounds as the KV cells. */
   private void cyclesCell(String workload, int n) throws Exception {
-    List<Target<?>> ab = nextCell.get();
-    List<Target<?>> sequence = new ArrayList<>();
-    for (int r = 0; r < o.roundsPerClient; r++) {
-      List<Target<?>> pair = new ArrayList<>(ab);
-      if (r % 2 == 1) {
-        Collections.reverse(pair);
-      }
-      sequence.addAll(pair);
-    }
     Map<String, Cycles> total = new LinkedHashMap<>();
-    for (Target<?> t : sequence) {
-      String name = PREFIX + workload + "-" + t.name();
-      List<Target.LockContender> cs = contenders(i -> t.lockContender(name, o.lockTtlSeconds), n);
-      try {
-        total.computeIfAbsent(t.name(), k -> new Cycles()).add(cycles(cs, o.roundNanos(), 1));
-      } finally {
-        close(cs);
+    for (BenchClient t : Bench.rounds(nextCell.get(), o.roundsPerClient)) {
+      Cycles c = cycles(t, false, PREFIX + workload + "-" + t.name(), n, o.lockTtlSeconds, o.roundNanos());
+      if (c != null) {
+        total.computeIfAbsent(t.name(), k -> new Cycles()).add(c);
       }
     }
-    for (Target<?> t : targets) {
+    for (BenchClient t : clients) {
       Cycles c = total.get(t.name());
+      if (c == null) {
+        continue; // a Go cell that failed (said when it did)
+      }
       Map<String, Object> x = new LinkedHashMap<>();
       x.put("contenders", n);
       x.put("overlaps", c.overlaps.sum());
@@ -228,7 +218,7 @@ final class LockWorkload {
   // ------------------------------------------------------------------------------------------------ handoff
 
   private void handoffCell(int n) throws Exception {
-    for (Target<?> t : nextCell.get()) {
+    for (Target<?> t : Bench.javaOnly(nextCell.get())) {
       String name = PREFIX + "handoff-" + n + "-" + t.name();
       Bench.say(String.format(Locale.ROOT, "lock-handoff %s: %d contenders on %s", t.name(), n, name));
       List<Target.LockContender> cs = contenders(i -> t.lockContender(name, o.lockTtlSeconds), n);
@@ -439,12 +429,39 @@ final class LockWorkload {
 
   // ---------------------------------------------------------------------------------------------- helpers
 
-  private String sessions(Target<?> t) {
+  private String sessions(BenchClient t) {
+    return sessions(t, o);
+  }
+
+  /** How client {@code t}'s contenders hold their leases, for the rows' {@code sessions} field. */
+  static String sessions(BenchClient t, Bench.Options o) {
     if (t instanceof OursTarget) {
       return "a Session per contender, one client, loss check "
           + (o.sessionLossCheckMillis < 0 ? "default (500 ms)" : o.sessionLossCheckMillis + " ms");
     }
+    if (t instanceof GoTarget) {
+      return "a concurrency.Session per contender, one client";
+    }
     return "a lease per contender (kept alive), one client";
+  }
+
+  /**
+   * {@code n} contenders of client {@code c} (a lease of {@code ttl} seconds each) cycling on {@code name} for
+   * {@code nanos}, at most one holding at a time: lock then unlock, or with {@code election} campaign then resign.
+   * Null when the Go program failed the cell.
+   */
+  static Cycles cycles(BenchClient c, boolean election, String name, int n, long ttl, long nanos) throws Exception {
+    if (c instanceof GoTarget go) {
+      return GoTarget.orSkip(name, () -> go.cycles(election, name, n, ttl, nanos));
+    }
+    Target<?> t = (Target<?>) c;
+    List<Target.LockContender> cs = contenders(
+        i -> election ? t.electionCandidate(name, ttl, "candidate-" + i) : t.lockContender(name, ttl), n);
+    try {
+      return cycles(cs, nanos, 1);
+    } finally {
+      close(cs);
+    }
   }
 
   static List<Target.LockContender> contenders(

@@ -15,6 +15,21 @@ final class Report {
         server == null ? "" : String.format(Locale.ROOT, "%.1f", ((Number) server).longValue() / 1e3));
   }
 
+  /** The row of {@code client} for the same workload and concurrency as {@code r}, or null. */
+  static Row peer(List<Row> rows, Row r, String client) {
+    return rows.stream().filter(x -> x.client().equals(client) && x.workload().equals(r.workload())
+        && x.concurrency() == r.concurrency()).findFirst().orElse(null);
+  }
+
+  /** {@code r} against {@code other}: ops/s, p50 and CPU ratios; empty without a comparable row. */
+  static String ratios(Row r, Row other) {
+    if (other == null || other.opsPerS() <= 0 || other.cpuNsPerOp() <= 0) {
+      return "";
+    }
+    return String.format(Locale.ROOT, "x%.2f ops/s, x%.2f p50, x%.2f cpu", r.opsPerS() / other.opsPerS(),
+        r.p50Us() / Math.max(0.001, other.p50Us()), r.cpuNsPerOp() / other.cpuNsPerOp());
+  }
+
   static String table(List<Row> rows, Env env) {
     StringBuilder b = new StringBuilder();
     for (String l : env.lines()) {
@@ -22,15 +37,14 @@ final class Report {
     }
     b.append('\n');
     b.append(String.format(Locale.ROOT, "%-17s %6s  %-13s %11s %10s %10s %9s %9s   %s%n", "workload", "conc", "client",
-        "ops/s", "p50 us", "p99 us", "cpu us/op", "etcd us/op", "ours / jetcd"));
+        "ops/s", "p50 us", "p99 us", "cpu us/op", "etcd us/op", "ours / jetcd | ours / go"));
     for (Row r : rows) {
       b.append(line(r));
       if (r.client().equals(OursTarget.NAME)) {
-        Row j = rows.stream().filter(x -> x.client().equals(JetcdTarget.NAME) && x.workload().equals(r.workload())
-            && x.concurrency() == r.concurrency()).findFirst().orElse(null);
-        if (j != null && j.opsPerS() > 0 && j.cpuNsPerOp() > 0) {
-          b.append(String.format(Locale.ROOT, "   x%.2f ops/s, x%.2f p50, x%.2f cpu", r.opsPerS() / j.opsPerS(),
-              r.p50Us() / Math.max(0.001, j.p50Us()), r.cpuNsPerOp() / j.cpuNsPerOp()));
+        String j = ratios(r, peer(rows, r, JetcdTarget.NAME));
+        String g = ratios(r, peer(rows, r, GoTarget.NAME));
+        if (!j.isEmpty() || !g.isEmpty()) {
+          b.append("   ").append(j.isEmpty() ? "-" : j).append(g.isEmpty() ? "" : " | " + g);
         }
       }
       if (r.workload().equals("lease-keepalive")) {
@@ -60,6 +74,7 @@ final class Report {
     b.append("\nconc: requests in flight (watch: writer's in flight; lease-keepalive: leases). "
         + "Latency: call to completion;\nwatch: put-to-event delay; lease-keepalive: gap between two renewals of "
         + "one lease. cpu: JVM process CPU / ops;\netcd us/op: the etcd server process's CPU / ops (from /proc) in the same run.\n"
+        + "go: etcd's Go client (clientv3) in a process of its own; its cpu is that process's (getrusage) / ops.\n"
         + "lock, lock-contended: conc = contenders (a lease each), ops = lock+unlock cycles, latency = lock call to held;\n"
         + "lock-handoff: conc = contenders queued on one name, ops = handoffs, latency = holder's release (before its\n"
         + "unlock call) to the next holder's lock returning; semaphore: conc = claimants, latency = acquire.\n"

@@ -3,13 +3,10 @@ package io.etcdrecipes.bench;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One client under test, reduced to what the workloads do. Keys and values are prepared once in the
+ * One client under test in this JVM, reduced to what the workloads do. Keys and values are prepared once in the
  * client's own byte type ({@code B}) before a run, so a run measures the calls, not our conversions.
  */
-interface Target<B> extends AutoCloseable {
-
-  /** {@code etcd-recipes} or {@code jetcd}. */
-  String name();
+interface Target<B> extends BenchClient {
 
   B bytes(byte[] bytes);
 
@@ -50,9 +47,6 @@ interface Target<B> extends AutoCloseable {
    * once this candidate leads; the {@link Held#unlock()} it hands out resigns. Completes once the lease is granted.
    */
   CompletableFuture<LockContender> electionCandidate(String name, long ttlSeconds, String proposal);
-
-  @Override
-  void close();
 
   /** One holder-to-be of a lock (or a permit) with a lease of its own. */
   interface LockContender {

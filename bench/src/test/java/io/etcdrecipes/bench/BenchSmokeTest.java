@@ -13,7 +13,9 @@ import java.util.List;
 
 /**
  * The harness end to end on a few hundred calls per workload: every workload yields a row for each client,
- * the JSON lines and the chart are written. Not a benchmark: no figure is asserted (fsync is off here).
+ * the JSON lines and the chart are written. Not a benchmark: no figure is asserted (fsync is off here). etcd's Go
+ * client takes part when its program has been built (scripts/ensure-go.sh, which bench/run.sh runs); else the run
+ * goes on without it.
  */
 class BenchSmokeTest {
 
@@ -38,6 +40,10 @@ class BenchSmokeTest {
     o.electionCrashes = 1;
     o.electionCrashTtlSeconds = 1; // granted as 1 s with fast elections: one crash costs about 1 s per client
     o.queueConsumers = new int[] {1, 2};
+    Path go = Path.of("target/go/etcdbench");
+    if (GoTarget.unusable(go) == null) {
+      o.goBinary = go;
+    }
     List<Row> rows = Bench.run(o);
 
     for (String w : List.of("put", "get-linearizable", "get-serializable", "txn")) {
@@ -120,6 +126,20 @@ class BenchSmokeTest {
         assertThat(r.extra().get("errors")).isEqualTo(0L);
         assertThat((Double) r.extra().get("rpcs_per_item")).isPositive();
       });
+    }
+    if (rows.stream().anyMatch(r -> r.client().equals(GoTarget.NAME))) { // the Go program was built and started
+      List<String> goCells = new java.util.ArrayList<>(o.goKvWorkloads); // a quick run: no get-serializable
+      goCells.addAll(List.of(LockWorkload.LOCK, LockWorkload.CONTENDED, ElectionWorkload.RESIGN));
+      for (String w : goCells) {
+        assertThat(rows).as("%s go", w).anySatisfy(r -> {
+          assertThat(r.workload()).isEqualTo(w);
+          assertThat(r.client()).isEqualTo(GoTarget.NAME);
+          assertThat(r.opsPerS()).isPositive();
+          assertThat(r.cpuNsPerOp()).isPositive();
+          assertThat(r.extra().get("errors")).isEqualTo(0L);
+          assertThat(r.extra().getOrDefault("overlaps", 0L)).isEqualTo(0L);
+        });
+      }
     }
     List<String> lines = Files.readAllLines(out.resolve("latest.jsonl"));
     assertThat(lines).hasSize(rows.size());
