@@ -8,6 +8,7 @@ import io.etcdrecipes.client.Op;
 import io.etcdrecipes.client.Txn;
 import io.etcdrecipes.client.TxnResponse;
 import io.etcdrecipes.recipes.internal.Blocking;
+import io.etcdrecipes.recipes.internal.OwnerKeyWatch;
 import io.etcdrecipes.recipes.internal.SharedExecutors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +26,10 @@ import java.util.function.Consumer;
  * larger for every later owner) and a <b>guard</b> (a compare that fails once the key is gone, even if it is
  * created again), and it says when it is <b>lost</b>: when its session is {@code LOST}, or {@code SUSPENDED} under
  * {@link SessionPolicy#SUSPENDED_IS_LOST} (the default of every recipe) — before the server can have expired the
- * lease, so a holder that stops on {@link #lost()} stops before anyone else can own.
+ * lease, so a holder that stops on {@link #lost()} stops before anyone else can own — and when its key is deleted by
+ * anyone else (an operator's {@code etcdctl del}, a cleanup job): one watch per ownership on the client's shared watch
+ * stream tells it, as {@link OwnershipLostException.Reason#KEY_GONE}, within the watch's delivery delay (well under a
+ * second).
  *
  * <pre>{@code
  * try (Ownership held = mutex.lock(Duration.ofSeconds(5))) {
@@ -62,10 +66,11 @@ public final class Ownership implements AutoCloseable {
   private final CompletableFuture<OwnershipLostException> lost = new CompletableFuture<>();
   private final boolean releaseWhenLost;
   private final Registration sessionListener;
+  private volatile OwnerKeyWatch keyWatch;
   private CompletableFuture<Boolean> releasing; // guarded by this
 
   private Ownership(Session session, SessionPolicy policy, Contender contender, long acquiredRevision,
-                    Releaser releaser, boolean releaseWhenLost) {
+                    Releaser releaser, boolean releaseWhenLost, boolean watchKey) {
     this.session = session;
     this.releaseWhenLost = releaseWhenLost;
     this.policy = policy;
@@ -75,6 +80,13 @@ public final class Ownership implements AutoCloseable {
     this.executor = SharedExecutors.callbacks(session.client(), null);
     this.sessionListener = session.addListener((s, state) -> checkSession(state));
     checkSession(session.state());
+    if (watchKey) {
+      keyWatch = OwnerKeyWatch.start(session, contender.key(), contender.createRevision(), acquiredRevision,
+          this::keyDeleted);
+      if (isOver()) {
+        keyWatch.close();
+      }
+    }
   }
 
   /**
@@ -94,7 +106,19 @@ public final class Ownership implements AutoCloseable {
                                 Releaser releaser, boolean releaseWhenLost) {
     return new Ownership(Objects.requireNonNull(session, "session"), Objects.requireNonNull(policy, "policy"),
         Objects.requireNonNull(contender, "contender"), acquiredRevision, Objects.requireNonNull(releaser, "releaser"),
-        releaseWhenLost);
+        releaseWhenLost, true);
+  }
+
+  /**
+   * As {@link #start(Session, SessionPolicy, Contender, long, Releaser)}, without watching the key: for a recipe that
+   * deletes the key itself as part of its work (a reliable queue's ack deletes the claim with the item), where a
+   * delete is no loss.
+   */
+  public static Ownership startUnwatched(Session session, SessionPolicy policy, Contender contender,
+                                         long acquiredRevision, Releaser releaser) {
+    return new Ownership(Objects.requireNonNull(session, "session"), Objects.requireNonNull(policy, "policy"),
+        Objects.requireNonNull(contender, "contender"), acquiredRevision, Objects.requireNonNull(releaser, "releaser"),
+        true, false);
   }
 
   /** The key that stands for this ownership. */
@@ -222,6 +246,7 @@ public final class Ownership implements AutoCloseable {
     if (listening != null) { // null only when released from a session callback that ran before the constructor ended
       listening.close();
     }
+    stopWatchingKey();
     lost.cancel(false);
     CompletableFuture<Boolean> r;
     try {
@@ -282,7 +307,39 @@ public final class Ownership implements AutoCloseable {
         return;
       }
     }
+    stopWatchingKey(); // lost: a later delete of the key changes nothing
     lost.complete(new OwnershipLostException(contender.key(), contender.createRevision(), reason, message, cause));
+  }
+
+  private synchronized boolean isOver() {
+    return releasing != null || lost.isDone();
+  }
+
+  private void stopWatchingKey() {
+    OwnerKeyWatch w = keyWatch;
+    if (w != null) {
+      w.close();
+    }
+  }
+
+  /**
+   * Our key was deleted, not by us. With the lease alive, someone else deleted it: the ownership is lost
+   * ({@code KEY_GONE}) and, as a lost ownership does, lets go of what the recipe holds for it (the key is gone
+   * already), so a next owner creates the key anew with a new token. With the lease gone, the session is lost
+   * ({@code SESSION_LOST}), and marked so at once.
+   */
+  private void keyDeleted(long revision, boolean leaseAlive) {
+    if (!leaseAlive) { // the session is lost now, not at its next keep-alive; its loss ends this as usual
+      session.leaseFoundGone("the server says the lease does not exist (" + key().toStringUtf8()
+          + " was deleted with it at revision " + revision + ")");
+      checkSession(session.state());
+      return;
+    }
+    markLost(OwnershipLostException.Reason.KEY_GONE,
+        "the key was deleted by someone else at revision " + revision, null);
+    if (releaseWhenLost) {
+      releaseAsync();
+    }
   }
 
   private OwnershipLostException lostOrReleased() {

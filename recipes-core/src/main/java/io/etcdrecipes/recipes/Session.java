@@ -356,6 +356,23 @@ public final class Session implements AutoCloseable {
     }
   }
 
+  /**
+   * A recipe found the lease gone (the server answered a time-to-live query for it with "not found" after one of its
+   * keys was deleted with it): the session is {@code LOST} now rather than at the next keep-alive.
+   */
+  void leaseFoundGone(String message) {
+    KeepAlive ka;
+    synchronized (this) {
+      if (state == SessionState.LOST || stopping) {
+        return;
+      }
+      ka = stopLocked();
+      loseLocked(SessionLostException.Reason.LEASE_GONE, message, null);
+    }
+    closeQuietly(ka);
+    dispatcher.flush();
+  }
+
   private void keepAliveLost(EtcdException cause) {
     KeepAlive ka;
     boolean gone = cause instanceof LeaseNotFoundException || cause.serverError() == ServerError.LEASE_NOT_FOUND;

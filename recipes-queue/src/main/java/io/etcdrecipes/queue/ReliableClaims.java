@@ -100,7 +100,7 @@ final class ReliableClaims implements ClaimRule<Delivery> {
     Contender c = new Contender(claimKey, revision);
     AtomicBoolean acked = new AtomicBoolean();
     // an acked item's claim went with it: releasing it then only detaches it from the session (no request)
-    Ownership claim = Ownership.start(session, SessionPolicy.ONLY_LOST, c, revision,
+    Ownership claim = Ownership.startUnwatched(session, SessionPolicy.ONLY_LOST, c, revision,
         held -> acked.get() ? CompletableFuture.completedFuture(false)
             : KeyCleanup.deleteGuarded(session.client().kv(), session, c, () -> { }));
     return new Delivery(session, layout, item, itemCreated, n, claim, acked);

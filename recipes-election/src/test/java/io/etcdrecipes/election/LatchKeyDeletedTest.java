@@ -1,0 +1,79 @@
+package io.etcdrecipes.election;
+
+import static io.etcdrecipes.testkit.Futures.get;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.etcdrecipes.client.ByteSequence;
+import io.etcdrecipes.client.EtcdClient;
+import io.etcdrecipes.client.GetOption;
+import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.Timing;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A LeaderLatch whose key is deleted by someone else (issue 17): on the old code the old leader kept
+ * {@code hasLeadership() == true} for ever next to the new one and never heard {@code notLeader}. Now it is told,
+ * and campaigns again behind the new leader. Fails on the old code.
+ */
+class LatchKeyDeletedTest {
+
+  @RegisterExtension
+  static final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(1).fastElections()
+      .unsafeNoFsync(true).build();
+
+  private final ElectionTestSupport t = new ElectionTestSupport(etcd.endpoints());
+
+  @AfterEach
+  void close() throws Exception {
+    t.close();
+  }
+
+  @Test
+  void aLeaderWhoseKeyIsDeletedHearsNotLeaderAndCampaignsAgain() throws Exception {
+    EtcdClient c = t.client();
+    List<String> events = new CopyOnWriteArrayList<>();
+    LeaderLatch a = latch(c, "latch-key-deleted", "a", events);
+    LeaderLatch b = latch(c, "latch-key-deleted", "b", events);
+    a.start();
+    Leadership first = a.await(Timing.seconds(10));
+    b.start();
+    await().atMost(Timing.seconds(5)).until(() -> a.participants().size() == 2);
+
+    get(t.client().kv().delete(first.key())); // as `etcdctl del` of the leader's key would
+    Leadership next = b.await(Timing.seconds(5));
+    await().atMost(Timing.seconds(5)).until(() -> !first.isValid() && !a.hasLeadership() && events.contains("a-"));
+    assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
+    // back in the running behind b, with a key of its own again
+    await().atMost(Timing.seconds(5)).until(() -> a.participants().equals(List.of("b", "a")));
+    assertThat(get(c.kv().get(ByteSequence.of("latch-key-deleted/"), GetOption.prefix())).kvs()).hasSize(2);
+
+    b.close();
+    Leadership again = a.await(Timing.seconds(5));
+    assertThat(again.fencingToken()).isGreaterThan(next.fencingToken());
+    assertThat(events).containsSubsequence("a+" + first.fencingToken(), "a-", "b+" + next.fencingToken(),
+        "a+" + again.fencingToken());
+  }
+
+  private LeaderLatch latch(EtcdClient c, String name, String id, List<String> events) {
+    LeaderLatch l = t.closeLater(LeaderLatch.builder(c, name, id).ttl(Duration.ofSeconds(5)).build());
+    l.addListener(new LeaderLatchListener() {
+      @Override
+      public void isLeader(Leadership term) {
+        events.add(id + "+" + term.fencingToken());
+      }
+
+      @Override
+      public void notLeader() {
+        events.add(id + "-");
+      }
+    });
+    return l;
+  }
+}
