@@ -7,10 +7,9 @@ import static org.awaitility.Awaitility.await;
 import io.etcdrecipes.client.ordering.OrderViolationException;
 import io.etcdrecipes.client.ordering.OrderViolationHandler;
 import io.etcdrecipes.client.ordering.OrderingKV;
-import io.etcdrecipes.testkit.EtcdCluster;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
-import org.junit.jupiter.api.Assumptions;
+import io.etcdrecipes.testkit.NeedsIsolation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -31,6 +30,7 @@ class OrderingTest {
   private static final GetOption SERIALIZABLE = GetOption.builder().serializable().build();
 
   @Test
+  @NeedsIsolation
   void aStaleReadFromALaggingMemberIsAViolationAndTheSwitchingHandlerRecovers() throws Exception {
     EtcdMember lagging = laggingFollower();
     try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).build()) {
@@ -62,6 +62,7 @@ class OrderingTest {
   }
 
   @Test
+  @NeedsIsolation
   void whenNoMemberIsAheadTheSwitchingHandlerFailsWithAClearError() throws Exception {
     EtcdMember lagging = laggingFollower();
     try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).build()) {
@@ -86,8 +87,6 @@ class OrderingTest {
 
   /** A follower cut off from its peers: it still answers serializable reads, from old state. */
   private EtcdMember laggingFollower() throws Exception {
-    Assumptions.assumeTrue(EtcdCluster.isolationUnavailableReason().isEmpty(),
-        () -> "needs root and iptables: " + EtcdCluster.isolationUnavailableReason().orElse(""));
     EtcdMember follower = etcd.members().stream().filter(m -> !m.isLeader()).findFirst().orElseThrow();
     try (EtcdClient c = EtcdClient.builder().endpoints(etcd.endpoints()).build()) {
       c.kv().put("ord/k", "before").get(10, TimeUnit.SECONDS);

@@ -4,10 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.etcdrecipes.testkit.EtcdCluster;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
-import org.junit.jupiter.api.Assumptions;
+import io.etcdrecipes.testkit.NeedsIsolation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -16,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Require-leader: a member cut off from its peers answers "no leader" at once instead of holding the call
- * until its deadline. Isolating a member needs root (iptables); the test says so where it cannot run.
+ * until its deadline. Isolating a member needs root (iptables); the test fails where it cannot run (@NeedsIsolation).
  */
 class RequireLeaderTest {
 
@@ -25,9 +24,8 @@ class RequireLeaderTest {
       .unsafeNoFsync(true).perTest().build();
 
   @Test
+  @NeedsIsolation
   void anIsolatedMemberFailsCallsAtOnceWithNoLeader() throws Exception {
-    Assumptions.assumeTrue(EtcdCluster.isolationUnavailableReason().isEmpty(),
-        () -> "needs root and iptables to cut a member off: " + EtcdCluster.isolationUnavailableReason().orElse(""));
     EtcdMember follower = etcd.members().stream().filter(m -> !m.isLeader()).findFirst().orElseThrow();
     Duration deadline = Duration.ofSeconds(5);
     try (EtcdClient plain = EtcdClient.builder().endpoints(follower.clientEndpoint()).callTimeout(deadline)

@@ -4,12 +4,11 @@ import static io.etcdrecipes.testkit.Futures.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.etcdrecipes.testkit.EtcdCluster;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
 import io.etcdrecipes.testkit.MemberMetrics;
+import io.etcdrecipes.testkit.NeedsIsolation;
 import io.etcdrecipes.testkit.Timing;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -28,9 +27,8 @@ class WatchLaggingMemberTest {
       .unsafeNoFsync(true).perTest().build();
 
   @Test
+  @NeedsIsolation
   void aProgressFromALaggingMemberNeverGoesBelowWhatTheWatchDelivered() throws Exception {
-    Assumptions.assumeTrue(EtcdCluster.isolationUnavailableReason().isEmpty(),
-        () -> "needs root and iptables to cut a member off: " + EtcdCluster.isolationUnavailableReason().orElse(""));
     EtcdMember leader = etcd.leader();
     EtcdMember lagging = etcd.members().stream().filter(x -> x != leader).findFirst().orElseThrow();
     lagging.isolate();

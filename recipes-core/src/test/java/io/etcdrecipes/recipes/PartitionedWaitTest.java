@@ -7,13 +7,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.EtcdClient;
-import io.etcdrecipes.testkit.EtcdCluster;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
 import io.etcdrecipes.testkit.MemberMetrics;
+import io.etcdrecipes.testkit.NeedsIsolation;
 import io.etcdrecipes.testkit.Timing;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.Logger;
@@ -32,6 +30,7 @@ import java.util.stream.Collectors;
  * after it lost its leader), and the client's health probe avoids a member that reports no leader (so even a watch
  * without the leader check moves). The negative control shows the stall when the watch has nowhere to go.
  */
+@NeedsIsolation
 class PartitionedWaitTest {
 
   private static final Logger log = LoggerFactory.getLogger(PartitionedWaitTest.class);
@@ -39,12 +38,6 @@ class PartitionedWaitTest {
   @RegisterExtension
   final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(3).fastElections()
       .unsafeNoFsync(true).perTest().build();
-
-  @BeforeEach
-  void needsIsolation() {
-    Assumptions.assumeTrue(EtcdCluster.isolationUnavailableReason().isEmpty(),
-        () -> "needs root and iptables to cut a member off: " + EtcdCluster.isolationUnavailableReason().orElse(""));
-  }
 
   @Test
   void aWaiterWhoseWatchSitsOnACutOffMemberWakesWithinSeconds() throws Exception {

@@ -417,7 +417,22 @@ public final class EtcdCluster implements AutoCloseable {
         if (Iptables.binary().isEmpty()) {
             return Optional.of("isolating a member needs iptables (apt-get install iptables); not found");
         }
-        return Optional.empty();
+        return iptablesUnusable();
+    }
+
+    private static volatile Optional<String> iptablesUnusable;
+
+    /** Whether {@code iptables -n -L OUTPUT} works (a container without NET_ADMIN has the binary but no use of it); asked once per JVM. */
+    private static Optional<String> iptablesUnusable() {
+        Optional<String> known = iptablesUnusable;
+        if (known == null) {
+            Procs.Result r = Iptables.tryExec("-n", "-L", "OUTPUT");
+            known = r.ok() ? Optional.empty()
+                    : Optional.of("isolating a member needs a working iptables, but 'iptables -n -L OUTPUT' failed (exit "
+                            + r.exitCode() + "): " + r.output().strip());
+            iptablesUnusable = known;
+        }
+        return known;
     }
 
     boolean isIsolated(EtcdMember m) {

@@ -5,21 +5,14 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+@NeedsIsolation
 class IsolationTest {
 
     @RegisterExtension
     final EtcdClusterExtension etcd = EtcdClusterExtension.builder().members(3).fastElections().unsafeNoFsync(true).build();
-
-    @BeforeEach
-    void needsRoot() {
-        Assumptions.assumeTrue(EtcdCluster.isolationUnavailableReason().isEmpty(),
-                () -> "skipped: " + EtcdCluster.isolationUnavailableReason().orElse(""));
-    }
 
     @Test
     void anIsolatedLeaderStepsDownTheRestElectANewOneAndItCatchesUpAfterHeal() throws Exception {
