@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.MemberMetrics;
+import io.etcdrecipes.testkit.Timing;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -90,6 +92,7 @@ class ConfigTest {
   @Test
   void metricsCountCallsByMethodAndStatus() throws Exception {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    long probesBefore = MemberMetrics.sum(etcd.members(), "grpc_server_msg_received_total", "grpc_method=\"Status\"");
     try (EtcdClient client = EtcdClient.builder().endpoints(etcd.endpoints()).metrics(new MicrometerMetrics(registry)).build()) {
       for (int i = 0; i < 5; i++) {
         client.kv().put("m/" + i, "v").get(10, TimeUnit.SECONDS);
@@ -101,8 +104,10 @@ class ConfigTest {
       assertThat(registry.get("etcd.client.calls").tag("method", "Range").tag("status", "OUT_OF_RANGE").timer().count())
           .isEqualTo(1);
       assertThat(registry.get("etcd.client.watches").gauge().value()).isEqualTo(1.0);
-      // the client's once-a-second health probes of every member are not the user's calls
-      await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> true);
+      // the client's once-a-second health probes of every member (Status calls, counted by the servers) are not the
+      // user's calls: wait until the servers have answered a probe of each member
+      await().atMost(Timing.seconds(10)).until(() -> MemberMetrics.sum(etcd.members(), "grpc_server_msg_received_total",
+          "grpc_method=\"Status\"") >= probesBefore + etcd.members().size());
       assertThat(registry.find("etcd.client.calls").tag("method", "Status").timers()).isEmpty();
       w.close();
       client.kv().delete(ByteSequence.of("m/"), DeleteOption.prefix()).get(10, TimeUnit.SECONDS);

@@ -6,7 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.MemberMetrics;
 import io.etcdrecipes.testkit.TcpProxy;
+import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -155,8 +157,11 @@ class FailoverTest {
 
       // the same fault on a read: retried, and the caller sees the value
       proxy.latency(Duration.ofMillis(600));
+      long rangesBefore = MemberMetrics.received(m, "Range");
       CompletableFuture<GetResponse> get = client.kv().get("rs/key");
-      await().pollDelay(Duration.ofMillis(900)).atMost(Duration.ofSeconds(2)).until(() -> true);
+      // the read reached etcd (the server counted it) and its answer is held in the proxy: cut it
+      await().atMost(Timing.seconds(5)).pollInterval(Duration.ofMillis(10))
+          .until(() -> MemberMetrics.received(m, "Range") > rangesBefore);
       proxy.reset();
       proxy.heal();
       assertThat(get.get(15, TimeUnit.SECONDS).first().value().toStringUtf8()).isEqualTo("v");

@@ -248,7 +248,9 @@ class WatchTest {
         for (EtcdMember m : etcd.members()) {
           m.proxy().reset();
         }
-        await().pollDelay(Duration.ofMillis(200)).atMost(WAIT).until(() -> true);
+        // the next reset should cut a live connection: wait until the client answers through a proxy again
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).ignoreExceptions()
+            .until(() -> c.kv().get("reset/probe").get(2, TimeUnit.SECONDS) != null);
       }
     });
   }

@@ -64,9 +64,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Checked afterwards: the terms as holds (from elected to resign or loss) never overlap and their tokens increase;
  * the log has no two terms interleaved ({@link GuardedLog#noInterleaving}), tokens never decrease and each term's
- * entries are contiguous; and, from etcd's own history (every version of the log key, read back with a watch from
- * revision 1), each entry was written at a revision at which its token's key was the leader — no write of a term
- * that had ended. What would make it fail: two leaders at once (a candidate that wins without re-checking its key, a
+ * entries are contiguous ({@link GuardedLog#contiguousTurns}); and, from etcd's own history (every version of the log
+ * key, read back with a watch from revision 1), each entry was written at a revision at which its token's key was the
+ * leader ({@link GuardedLog#eachAppendByTheHolderOfItsRevision}) — no write of a term that had ended. What would make it fail: two leaders at once (a candidate that wins without re-checking its key, a
  * session usable after the server expired it) — also seen at once as an append rejected while the appender's key
  * still existed — or a guard that does not fence.
  */
@@ -179,13 +179,14 @@ class ElectionTermsUnderFaultsTest {
       KeyValue logKv = get(c.kv().get(logKey)).first();
       List<String> entries = lines(logKv.value());
       GuardedLog.noInterleaving(GuardedLog.parse(entries));
-      contiguousTerms(entries);
+      GuardedLog.contiguousTurns(GuardedLog.parse(entries));
       Set<String> inLog = new HashSet<>(entries);
       for (String turn : completed) {
         assertThat(inLog).as("completed term %s in the log", turn)
             .contains(turn + ":begin", turn + ":work", turn + ":end");
       }
       int checked = eachEntryWrittenByTheLeaderOfItsRevision(c, name, logKey, logKv);
+      assertThat(checked).as("versions of the log checked").isGreaterThanOrEqualTo(CONTENDERS * ROUNDS * 4);
       log.info("the log has {} entries; each was written at a revision at which its token's key led ({} checked)",
           entries.size(), checked);
       // sessions lost to the faults leave their keys until the TTL runs out
@@ -212,18 +213,6 @@ class ElectionTermsUnderFaultsTest {
 
   private static List<String> lines(ByteSequence value) {
     return Arrays.stream(value.toStringUtf8().split("\n")).filter(e -> !e.isEmpty()).toList();
-  }
-
-  /** Each term's entries (holder:token) form one run in the log. */
-  private static void contiguousTerms(List<String> entries) {
-    Map<String, Integer> last = new HashMap<>();
-    for (int i = 0; i < entries.size(); i++) {
-      GuardedLog.Entry e = GuardedLog.Entry.parse(entries.get(i));
-      String term = e.holder() + ":" + e.token();
-      Integer prev = last.put(term, i);
-      assertThat(prev == null || prev == i - 1).as("entry #%d (%s): its term wrote before at #%d, with other terms' "
-          + "entries in between", i, entries.get(i), prev).isTrue();
-    }
   }
 
   /**
@@ -263,19 +252,13 @@ class ElectionTermsUnderFaultsTest {
       leaders.add(c.kv().get(ByteSequence.of(name + "/"),
           GetOption.firstCreate().toBuilder().revision(v.modRevision()).build()));
     }
-    int previousSize = 0;
+    List<GuardedLog.Version> history = new ArrayList<>();
     for (int i = 0; i < versions.size(); i++) {
-      List<String> text = lines(versions.get(i).value());
-      assertThat(text).as("version %d of the log appends one entry", i + 1).hasSize(previousSize + 1);
-      previousSize = text.size();
-      String entry = text.get(text.size() - 1);
       KeyValue leader = get(leaders.get(i)).first();
-      assertThat(leader).as("a leader at revision %d, when %s was written", versions.get(i).modRevision(), entry)
-          .isNotNull();
-      assertThat(leader.createRevision()).as("the token of the leader at revision %d, when %s was written",
-          versions.get(i).modRevision(), entry).isEqualTo(GuardedLog.Entry.parse(entry).token());
+      history.add(new GuardedLog.Version(versions.get(i).modRevision(), lines(versions.get(i).value()),
+          leader == null ? GuardedLog.NO_TOKEN : leader.createRevision()));
     }
-    return versions.size();
+    return GuardedLog.eachAppendByTheHolderOfItsRevision(history);
   }
 
   /** An Election contender: campaigns, leads one term, resigns, until it completed {@link #ROUNDS} terms. */

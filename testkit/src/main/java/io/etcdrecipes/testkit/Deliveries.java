@@ -69,6 +69,32 @@ public final class Deliveries {
      */
     public Deliveries exactlyOnce() {
         atMostOnce();
+        return allAcknowledgedDelivered();
+    }
+
+    /**
+     * At-least-once delivery (a queue that redelivers what a consumer did not ack): every acknowledged item was
+     * delivered, once or more, and nothing was delivered that was never enqueued. Duplicates are allowed
+     * ({@link #duplicates()} counts them).
+     */
+    public Deliveries atLeastOnce() {
+        for (Delivery d : deliveries) {
+            if (!enqueueOf.containsKey(d.item())) {
+                throw new AssertionError("item " + d.item() + " was delivered but never enqueued: " + describe(d));
+            }
+        }
+        return allAcknowledgedDelivered();
+    }
+
+    /** How many deliveries were of an item delivered before. */
+    public int duplicates() {
+        Set<Object> seen = new HashSet<>();
+        int n = 0;
+        for (Delivery d : deliveries) if (!seen.add(d.item())) n++;
+        return n;
+    }
+
+    private Deliveries allAcknowledgedDelivered() {
         Set<Object> delivered = new HashSet<>();
         for (Delivery d : deliveries) delivered.add(d.item());
         List<Enqueue> lost = enqueues.stream().filter(e -> e.acknowledged() && !delivered.contains(e.item())).toList();

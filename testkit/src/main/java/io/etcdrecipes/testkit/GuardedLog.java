@@ -127,6 +127,62 @@ public final class GuardedLog {
         }
     }
 
+    /**
+     * Each turn's entries (same holder, same token) form one run in the log: a turn that wrote, let others write and
+     * then wrote again under the same token is reported (with {@link #noInterleaving} this also catches a holder
+     * that went on writing after its turn was cut short). Returns the number of entries checked.
+     */
+    public static int contiguousTurns(List<Entry> log) {
+        Map<String, Integer> last = new HashMap<>();
+        for (int i = 0; i < log.size(); i++) {
+            Integer prev = last.put(log.get(i).turn(), i);
+            if (prev != null && prev != i - 1) {
+                fail(log, i, "continues its turn last written at #" + prev + ", with other turns' entries in between");
+            }
+        }
+        return log.size();
+    }
+
+    /**
+     * One version of a log kept in one key, from the key's history (a watch from revision 1): the revision that
+     * wrote it, its entries, and the fencing token of whoever held the lock or led at that revision
+     * ({@link #NO_TOKEN} when nobody did).
+     */
+    public record Version(long revision, List<String> entries, long holderToken) {
+        public Version {
+            entries = List.copyOf(entries);
+        }
+    }
+
+    /**
+     * The end-to-end fencing check over a log's history: every version appends exactly one entry to the one before
+     * (the first to an empty log), and that entry carries the token of the holder at the revision that wrote it — no
+     * write of a turn that had ended. Returns the number of versions checked.
+     */
+    public static int eachAppendByTheHolderOfItsRevision(List<Version> versions) {
+        List<String> previous = List.of();
+        for (int i = 0; i < versions.size(); i++) {
+            Version v = versions.get(i);
+            List<String> text = v.entries();
+            if (text.size() != previous.size() + 1 || !text.subList(0, previous.size()).equals(previous)) {
+                throw new AssertionError("version " + (i + 1) + " of the log (revision " + v.revision()
+                        + ") does not append one entry to version " + i + ": " + previous.size() + " entries then "
+                        + text.size() + (text.isEmpty() ? "" : ", last " + text.get(text.size() - 1)));
+            }
+            String entry = text.get(text.size() - 1);
+            long token = Entry.parse(entry).token();
+            if (v.holderToken() == NO_TOKEN) {
+                throw new AssertionError(entry + " was written at revision " + v.revision() + ", when nobody held");
+            }
+            if (token != v.holderToken()) {
+                throw new AssertionError(entry + " was written at revision " + v.revision() + ", when the holder's token was "
+                        + v.holderToken() + ": a write of a turn that had ended (or not begun)");
+            }
+            previous = text;
+        }
+        return versions.size();
+    }
+
     private static void fail(List<Entry> log, int at, String what) {
         StringBuilder sb = new StringBuilder("guarded log entry #" + at + " (" + log.get(at) + ") " + what + "; entries around it:");
         for (int i = Math.max(0, at - 5); i <= Math.min(log.size() - 1, at + 2); i++) {

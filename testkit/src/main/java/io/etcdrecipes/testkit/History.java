@@ -18,7 +18,7 @@ import java.util.Set;
  *   <li><b>Operations</b> with invoke and complete instants and an outcome ({@link #invoke}, {@link Op}), for the
  *       checks a test writes itself over {@link #ops()}.</li>
  *   <li><b>Deliveries</b> of a queue: {@link #enqueued}, {@link #enqueueUnknown}, {@link #delivered};
- *       {@link #deliveries()} checks {@link Deliveries#exactlyOnce() exactlyOnce},
+ *       {@link #deliveries()} checks {@link Deliveries#exactlyOnce() exactlyOnce}, {@link Deliveries#atLeastOnce() atLeastOnce},
  *       {@link Deliveries#atMostOnce() atMostOnce} and {@link Deliveries#fifoPerProducer() fifoPerProducer}.</li>
  * </ul>
  * (A log that holders appended to under a guard is checked with {@link GuardedLog}.)

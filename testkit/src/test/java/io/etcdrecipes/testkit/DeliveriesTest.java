@@ -99,4 +99,21 @@ class DeliveriesTest {
         assertThatThrownBy(() -> history.enqueued("p1", "a")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("enqueued twice");
     }
+
+    @Test
+    void atLeastOnceAllowsRedeliveriesButCatchesALostOrInventedItem() {
+        history.enqueued("p1", "a");
+        history.enqueued("p1", "b");
+        history.enqueueUnknown("p1", "c");
+        history.delivered("c1", "a");
+        history.delivered("c2", "a"); // redelivered: its first consumer did not ack
+        assertThatThrownBy(() -> history.deliveries().atLeastOnce()).isInstanceOf(AssertionError.class)
+                .hasMessageContaining("1 acknowledged item(s) never delivered").hasMessageContaining("b enqueued by p1");
+        history.delivered("c1", "b");
+        history.deliveries().atLeastOnce();
+        org.assertj.core.api.Assertions.assertThat(history.deliveries().duplicates()).isEqualTo(1);
+        assertThatThrownBy(() -> history.deliveries().exactlyOnce()).hasMessageContaining("delivered twice");
+        history.delivered("c1", "ghost");
+        assertThatThrownBy(() -> history.deliveries().atLeastOnce()).hasMessageContaining("item ghost was delivered but never enqueued");
+    }
 }

@@ -74,4 +74,32 @@ class GuardedLogTest {
         assertThat(GuardedLog.Entry.parse("p1#3:end").toString()).isEqualTo("p1#3:end");
         assertThatThrownBy(() -> GuardedLog.Entry.parse("p1-begin")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void contiguousTurnsPassesRunsAndCatchesATurnResumedAfterAnother() {
+        assertThat(GuardedLog.contiguousTurns(GuardedLog.parse(List.of("p1:10:begin", "p1:10:end", "p2:12:begin", "p2:12:end"))))
+                .isEqualTo(4);
+        // noInterleaving alone accepts this (p1's turn has ended when it writes again); the runs do not
+        List<GuardedLog.Entry> resumed = GuardedLog.parse(List.of("p1:10:begin", "p1:10:end", "p2:12:note", "p1:10:late"));
+        assertThatThrownBy(() -> GuardedLog.contiguousTurns(resumed))
+                .hasMessageContaining("#3 (p1:10:late) continues its turn last written at #1");
+    }
+
+    @Test
+    void eachAppendByTheHolderOfItsRevisionPassesAFencedLogAndCatchesAStaleWrite() {
+        List<GuardedLog.Version> good = List.of(
+                new GuardedLog.Version(20, List.of("p1:10:begin"), 10),
+                new GuardedLog.Version(21, List.of("p1:10:begin", "p1:10:end"), 10),
+                new GuardedLog.Version(23, List.of("p1:10:begin", "p1:10:end", "p2:22:begin"), 22));
+        assertThat(GuardedLog.eachAppendByTheHolderOfItsRevision(good)).isEqualTo(3);
+        // p1 wrote at revision 23, when p2 (token 22) led: a write of an ended term
+        List<GuardedLog.Version> stale = List.of(good.get(0), new GuardedLog.Version(23, List.of("p1:10:begin", "p1:10:end"), 22));
+        assertThatThrownBy(() -> GuardedLog.eachAppendByTheHolderOfItsRevision(stale))
+                .hasMessageContaining("p1:10:end was written at revision 23, when the holder's token was 22");
+        List<GuardedLog.Version> nobody = List.of(new GuardedLog.Version(20, List.of("p1:10:begin"), GuardedLog.NO_TOKEN));
+        assertThatThrownBy(() -> GuardedLog.eachAppendByTheHolderOfItsRevision(nobody)).hasMessageContaining("when nobody held");
+        List<GuardedLog.Version> twoAtOnce = List.of(new GuardedLog.Version(20, List.of("p1:10:begin", "p1:10:end"), 10));
+        assertThatThrownBy(() -> GuardedLog.eachAppendByTheHolderOfItsRevision(twoAtOnce))
+                .hasMessageContaining("does not append one entry");
+    }
 }

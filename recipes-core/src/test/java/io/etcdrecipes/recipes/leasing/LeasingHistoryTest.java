@@ -12,6 +12,7 @@ import io.etcdrecipes.client.WatchOption;
 import io.etcdrecipes.client.WatchResponse;
 import io.etcdrecipes.client.Watcher;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
+import io.etcdrecipes.testkit.KvHistory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.Logger;
@@ -19,8 +20,6 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,7 +28,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Predicate;
 
 /**
  * Two leasing clients and a plain client write the same keys while both leasing clients read them; the
@@ -53,9 +51,11 @@ class LeasingHistoryTest {
   static final EtcdClusterExtension etcd = EtcdClusterExtension.builder()
       .members(1).fastElections().unsafeNoFsync(true).build();
 
-  /** One operation: client 0 and 1 are the leasing clients, 2 the plain one. rev: write revision / mod revision read. */
-  record Rec(int client, int thread, boolean write, String key, String value, long invoke, long complete, long rev,
-             long headerRev) {}
+  /** The clients' names in the history: kvs[0] and kvs[1] are the leasing clients, kvs[2] the plain one. */
+  private static final String[] CLIENTS = {"l0", "l1", "plain"};
+  private static final String PLAIN = CLIENTS[2];
+  /** Fewer reads or read/write pairs than this checked in a phase, and the check could hardly have failed. */
+  private static final int MIN_CHECKED = 500;
 
   private static EtcdClient client() {
     return EtcdClient.builder().endpoints(etcd.endpoints()).callTimeout(Duration.ofSeconds(5)).build();
@@ -89,9 +89,9 @@ class LeasingHistoryTest {
 
       // ---- phase 1: everyone writes the same four keys, both leasing clients read them
       List<String> shared = List.of(ns + "h/0", ns + "h/1", ns + "h/2", ns + "h/3");
-      Map<String, Long> initial = new HashMap<>();
+      KvHistory h1 = new KvHistory();
       for (String k : shared) {
-        initial.put(k, cp.kv().put(ByteSequence.of(k), ByteSequence.of("init")).get(5, TimeUnit.SECONDS)
+        h1.initial(k, "init", cp.kv().put(ByteSequence.of(k), ByteSequence.of("init")).get(5, TimeUnit.SECONDS)
             .header().revision());
       }
       // when each write's event reaches each leasing client's connection (a watch of the test's own on the same
@@ -114,7 +114,7 @@ class LeasingHistoryTest {
         probe.created().get(5, TimeUnit.SECONDS);
         probes.add(probe);
       }
-      Workload w1 = new Workload(kvs);
+      Workload w1 = new Workload(kvs, h1);
       w1.writer(0, shared, 4_000_000, 8_000_000);
       w1.writer(1, shared, 4_000_000, 8_000_000);
       w1.writer(2, shared, 4_000_000, 8_000_000);
@@ -124,23 +124,22 @@ class LeasingHistoryTest {
       }
       w1.run(Duration.ofSeconds(5));
       probes.forEach(Watcher::close);
-      List<Rec> h1 = w1.history();
-      log.info("{} phase 1: {} ops ({} writes), l0 hits/misses {}/{}, l1 {}/{}", mode, h1.size(),
-          h1.stream().filter(Rec::write).count(), l0.hits(), l0.misses(), l1.hits(), l1.misses());
-      check(h1, initial, strict ? null : eventArrival, strict);
+      log.info("{} phase 1: {} reads, {} writes, l0 hits/misses {}/{}, l1 {}/{}", mode, h1.reads().size(),
+          h1.writes().size(), l0.hits(), l0.misses(), l1.hits(), l1.misses());
+      check(h1, strict ? null : eventArrival, strict);
 
       // ---- phase 2: read-mostly; each leasing client mostly reads keys it holds, few writes
       List<String> a = List.of(ns + "m/a0", ns + "m/a1", ns + "m/a2", ns + "m/a3");
       List<String> b = List.of(ns + "m/b0", ns + "m/b1", ns + "m/b2", ns + "m/b3");
-      Map<String, Long> initial2 = new HashMap<>();
+      KvHistory h2 = new KvHistory();
       for (String k : concat(a, b)) {
-        initial2.put(k, cp.kv().put(ByteSequence.of(k), ByteSequence.of("init")).get(5, TimeUnit.SECONDS)
+        h2.initial(k, "init", cp.kv().put(ByteSequence.of(k), ByteSequence.of("init")).get(5, TimeUnit.SECONDS)
             .header().revision());
       }
       long hits0 = l0.hits() + l1.hits();
       long misses0 = l0.misses() + l1.misses();
       long confirmations0 = l0.confirmations() + l1.confirmations();
-      Workload w2 = new Workload(kvs);
+      Workload w2 = new Workload(kvs, h2);
       w2.writer(0, a, 100_000_000, 200_000_000);
       w2.writer(1, b, 100_000_000, 200_000_000);
       w2.writer(2, concat(a, b), 1_000_000_000, 1_500_000_000); // a rare plain write: a key is given up
@@ -149,16 +148,14 @@ class LeasingHistoryTest {
       w2.reader(1, b);
       w2.reader(1, b);
       w2.run(Duration.ofSeconds(3));
-      List<Rec> h2 = w2.history();
       long hits = l0.hits() + l1.hits() - hits0;
       long misses = l0.misses() + l1.misses() - misses0;
       long confirmations = l0.confirmations() + l1.confirmations() - confirmations0;
       double ratio = hits / (double) (hits + misses);
-      log.info("{} phase 2: {} ops ({} writes), hits {} misses {}: hit ratio {}; {} confirmation rounds",
-          mode, h2.size(), h2.stream().filter(Rec::write).count(), hits, misses, String.format("%.4f", ratio),
-          confirmations);
-      check(h2, initial2, null, strict);
-      assertThat(hits + misses).isEqualTo(h2.stream().filter(r -> !r.write()).count());
+      log.info("{} phase 2: {} reads, {} writes, hits {} misses {}: hit ratio {}; {} confirmation rounds",
+          mode, h2.reads().size(), h2.writes().size(), hits, misses, String.format("%.4f", ratio), confirmations);
+      check(h2, null, strict);
+      assertThat(hits + misses).isEqualTo(h2.reads().size());
       assertThat(ratio).isGreaterThan(0.8);
       if (strict) {
         assertThat(confirmations).isPositive().isLessThanOrEqualTo(hits + misses);
@@ -177,13 +174,14 @@ class LeasingHistoryTest {
   /** Writers and readers on their own threads, recording every completed operation. */
   private static final class Workload {
     private final KV[] kvs;
+    private final KvHistory history;
     private final List<Thread> threads = new ArrayList<>();
-    private final ConcurrentLinkedQueue<Rec> history = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean stop = new AtomicBoolean();
 
-    Workload(KV[] kvs) {
+    Workload(KV[] kvs, KvHistory history) {
       this.kvs = kvs;
+      this.history = history;
     }
 
     void writer(int client, List<String> keys, long minPauseNanos, long maxPauseNanos) {
@@ -198,7 +196,7 @@ class LeasingHistoryTest {
           try {
             long rev = kvs[client].put(ByteSequence.of(key), ByteSequence.of(value)).get(10, TimeUnit.SECONDS)
                 .header().revision();
-            history.add(new Rec(client, t, true, key, value, invoke, System.nanoTime(), rev, rev));
+            history.write(new KvHistory.Write(CLIENTS[client], "t" + t, key, value, rev, invoke, System.nanoTime()));
           } catch (Exception e) {
             errors.add(e);
           }
@@ -217,8 +215,9 @@ class LeasingHistoryTest {
           try {
             GetResponse r = kvs[client].get(ByteSequence.of(key)).get(10, TimeUnit.SECONDS);
             long done = System.nanoTime();
-            history.add(new Rec(client, t, false, key, r.isEmpty() ? null : r.first().value().toStringUtf8(),
-                invoke, done, r.isEmpty() ? 0 : r.first().modRevision(), r.header().revision()));
+            history.read(new KvHistory.Read(CLIENTS[client], "t" + t, key,
+                r.isEmpty() ? null : r.first().value().toStringUtf8(), r.isEmpty() ? 0 : r.first().modRevision(),
+                r.header().revision(), invoke, done));
           } catch (Exception e) {
             errors.add(e);
           }
@@ -240,177 +239,48 @@ class LeasingHistoryTest {
       }
       assertThat(errors).as("failed operations").isEmpty();
     }
-
-    List<Rec> history() {
-      return new ArrayList<>(history);
-    }
-  }
-
-  /** Max revision of the writes (filtered) of a key that completed before a time: sorted by completion. */
-  private static final class WritesBefore {
-    private final long[] completes;
-    private final long[] prefixMaxRev;
-    private final Rec[] prefixMaxRec;
-
-    WritesBefore(List<Rec> writes) {
-      List<Rec> sorted = new ArrayList<>(writes);
-      sorted.sort(Comparator.comparingLong(Rec::complete));
-      completes = new long[sorted.size()];
-      prefixMaxRev = new long[sorted.size()];
-      prefixMaxRec = new Rec[sorted.size()];
-      long max = 0;
-      Rec maxRec = null;
-      for (int i = 0; i < sorted.size(); i++) {
-        Rec r = sorted.get(i);
-        if (r.rev() > max) {
-          max = r.rev();
-          maxRec = r;
-        }
-        completes[i] = r.complete();
-        prefixMaxRev[i] = max;
-        prefixMaxRec[i] = maxRec;
-      }
-    }
-
-    /** The write with the highest revision among those completed strictly before {@code t}, or null. */
-    Rec maxBefore(long t) {
-      int lo = 0;
-      int hi = completes.length; // first index whose completion is not before t
-      while (lo < hi) {
-        int mid = (lo + hi) >>> 1;
-        if (completes[mid] < t) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
-      int idx = lo - 1;
-      return idx < 0 ? null : prefixMaxRec[idx];
-    }
   }
 
   /**
-   * Checks a history. {@code strict}: no read misses any write completed before it started. Otherwise plain
-   * writes may be missed by cached reads that started before the write's event reached the reader's client
-   * ({@code eventArrival}, when given).
+   * Checks a history with the testkit's {@link KvHistory}: every value read was written, at its revision; per reader
+   * thread and per leasing client (across its threads) reads never go back; no read misses a write through a leasing
+   * client that completed before it started ({@code strict}: nor a plain write). A plain write may be missed only by
+   * a read answered from the cache (header revision below the write's) within {@link #PLAIN_WINDOW_BOUND_NANOS} of
+   * the write and, when {@code eventArrival} is given, started before the write's event reached the reader's client.
+   * Each check must have compared at least {@link #MIN_CHECKED} reads or pairs: one that saw too little proves little.
    */
-  private static void check(List<Rec> h, Map<String, Long> initial, List<Map<Long, Long>> eventArrival,
-                            boolean strict) {
-    // every value read is the one its write wrote, at that write's revision
-    Map<String, Rec> writesByValue = new HashMap<>();
-    for (Rec r : h) {
-      if (r.write()) {
-        writesByValue.put(r.value(), r);
-      }
+  private static void check(KvHistory h, List<Map<Long, Long>> eventArrival, boolean strict) {
+    int values = h.readsReturnWrittenValues();
+    int perThread = h.monotonicPerProcess();
+    int perClient = h.monotonicPerClient(c -> !c.equals(PLAIN));
+    int seeWrites = h.readsSeeCompletedWrites(strict ? w -> true : w -> !w.client().equals(PLAIN));
+    KvHistory.Staleness plain = h.missesOnlyFromCache(w -> w.client().equals(PLAIN), PLAIN_WINDOW_BOUND_NANOS);
+    for (KvHistory.Miss m : eventArrival == null ? List.<KvHistory.Miss>of() : plain.misses()) {
+      int client = m.read().client().equals(CLIENTS[0]) ? 0 : 1;
+      Long arrived = eventArrival.get(client).get(m.missed().revision());
+      assertThat(arrived).as("event of %s at client %d", m.missed(), client).isNotNull();
+      assertThat(m.read().invokeNanos()).as("read %s started %d µs after the event of %s reached its client",
+          m.read(), TimeUnit.NANOSECONDS.toMicros(m.read().invokeNanos() - arrived), m.missed())
+          .isLessThan(arrived + DISPATCH_SLACK_NANOS);
     }
-    List<Rec> reads = h.stream().filter(r -> !r.write()).toList();
-    assertThat(reads).isNotEmpty();
-    for (Rec r : reads) {
-      assertThat(r.value()).as("read of %s", r.key()).isNotNull();
-      if (r.value().equals("init")) {
-        assertThat(r.rev()).as("init of %s", r.key()).isEqualTo(initial.get(r.key()));
-      } else {
-        Rec w = writesByValue.get(r.value());
-        assertThat(w).as("the write of %s read by %s", r.value(), r).isNotNull();
-        assertThat(r.rev()).as("revision of %s", r).isEqualTo(w.rev());
-        assertThat(w.key()).isEqualTo(r.key());
-      }
-    }
-
-    Map<String, List<Rec>> readsByKey = groupByKey(reads, x -> true);
-    int checkedA = 0;
-    int checkedB = 0;
-    int staleAfterPlain = 0;
-    long maxWindow = 0;
     long maxDelivery = 0;
-    for (var en : readsByKey.entrySet()) {
-      String key = en.getKey();
-      List<Rec> keyReads = en.getValue();
-      // (a) per reader thread, mod revisions never decrease
-      Map<Integer, Long> lastByThread = new HashMap<>();
-      List<Rec> byInvoke = new ArrayList<>(keyReads);
-      byInvoke.sort(Comparator.comparingLong(Rec::invoke));
-      for (Rec r : byInvoke) {
-        long last = lastByThread.getOrDefault(r.thread(), 0L);
-        assertThat(r.rev()).as("reader thread %d of %s went back in time: %s", r.thread(), key, r)
-            .isGreaterThanOrEqualTo(last);
-        lastByThread.put(r.thread(), r.rev());
-        checkedA++;
-      }
-      // (a') per leasing client, across its threads: a read never returns older than a read that completed
-      // before it started
-      for (int c = 0; c < 2; c++) {
-        int client = c;
-        List<Rec> clientReads = keyReads.stream().filter(r -> r.client() == client).toList();
-        WritesBefore before = new WritesBefore(clientReads);
-        for (Rec r : clientReads) {
-          Rec prev = before.maxBefore(r.invoke());
-          if (prev != null) {
-            assertThat(r.rev()).as("client %d read %s older than its earlier read %s", client, r, prev)
-                .isGreaterThanOrEqualTo(prev.rev());
-          }
-        }
-      }
-      // (b) a read never returns older than a write through a leasing client that completed before it started
-      List<Rec> keyWrites = h.stream().filter(r -> r.write() && r.key().equals(key)).toList();
-      WritesBefore leasingWrites = new WritesBefore(keyWrites.stream().filter(w -> w.client() < 2).toList());
-      WritesBefore plainWrites = new WritesBefore(keyWrites.stream().filter(w -> w.client() == 2).toList());
-      for (Rec r : keyReads) {
-        Rec w = leasingWrites.maxBefore(r.invoke());
-        if (w != null) {
-          assertThat(r.rev()).as("read %s missed the completed leasing write %s", r, w)
-              .isGreaterThanOrEqualTo(w.rev());
-          checkedB++;
-        }
-        // (c) plain writes: a read that misses a completed plain write was answered from the cache (its header
-        // revision is older than the write) and started within the window the write's event needs to arrive
-        Rec p = plainWrites.maxBefore(r.invoke());
-        if (strict && p != null) {
-          assertThat(r.rev()).as("read %s missed the completed plain write %s", r, p)
-              .isGreaterThanOrEqualTo(p.rev());
-          checkedB++;
-        }
-        if (p != null && r.rev() < p.rev()) {
-          staleAfterPlain++;
-          assertThat(r.headerRev()).as("a server read must see %s: %s", p, r).isLessThan(p.rev());
-          // the earliest completed plain write this read missed
-          Rec first = keyWrites.stream().filter(x -> x.client() == 2 && x.rev() > r.rev()
-              && x.complete() < r.invoke()).min(Comparator.comparingLong(Rec::complete)).orElseThrow();
-          long window = r.invoke() - first.complete();
-          maxWindow = Math.max(maxWindow, window);
-          assertThat(window).as("read %s missed the plain write %s completed %d ms before", r, first,
-              TimeUnit.NANOSECONDS.toMillis(window)).isLessThan(PLAIN_WINDOW_BOUND_NANOS);
-          if (eventArrival != null) { // the read started before the write's event reached its client
-            Long arrived = eventArrival.get(r.client()).get(first.rev());
-            assertThat(arrived).as("event of %s at client %d", first, r.client()).isNotNull();
-            assertThat(r.invoke()).as("read %s started %d µs after the event of %s reached its client", r,
-                TimeUnit.NANOSECONDS.toMicros(r.invoke() - arrived), first)
-                .isLessThan(arrived + DISPATCH_SLACK_NANOS);
-          }
-        }
-      }
-      for (Rec w : keyWrites) {
-        for (int c = 0; eventArrival != null && c < 2; c++) {
-          Long arrived = eventArrival.get(c).get(w.rev());
-          if (w.client() == 2 && arrived != null) {
-            maxDelivery = Math.max(maxDelivery, arrived - w.complete());
-          }
+    for (KvHistory.Write w : h.writes()) {
+      for (int c = 0; eventArrival != null && c < 2 && w.client().equals(PLAIN); c++) {
+        Long arrived = eventArrival.get(c).get(w.revision());
+        if (arrived != null) {
+          maxDelivery = Math.max(maxDelivery, arrived - w.completeNanos());
         }
       }
     }
-    log.info("checked: {} reads for (a), {} read/write pairs for (b); {} cached reads missed a completed plain "
-            + "write, by at most {} ms after it completed; plain write events reached the client at most {} ms "
-            + "after the write completed", checkedA, checkedB, staleAfterPlain,
-        String.format("%.3f", maxWindow / 1e6), String.format("%.3f", maxDelivery / 1e6));
-  }
-
-  private static Map<String, List<Rec>> groupByKey(List<Rec> recs, Predicate<Rec> filter) {
-    Map<String, List<Rec>> m = new HashMap<>();
-    for (Rec r : recs) {
-      if (filter.test(r)) {
-        m.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r);
-      }
-    }
-    return m;
+    log.info("checked: {} values read, {} reads per thread, {} per leasing client, {} read/write pairs; {} cached reads "
+            + "missed a completed plain write ({} compared), by at most {} ms after it completed; plain write events "
+            + "reached the client at most {} ms after the write completed", values, perThread, perClient, seeWrites,
+        plain.misses().size(), plain.checked(), String.format("%.3f", plain.maxWindowNanos() / 1e6),
+        String.format("%.3f", maxDelivery / 1e6));
+    assertThat(values).as("reads checked").isGreaterThanOrEqualTo(MIN_CHECKED);
+    assertThat(perThread).as("reads checked per thread").isGreaterThanOrEqualTo(MIN_CHECKED);
+    assertThat(perClient).as("reads checked against an earlier read of their client").isGreaterThanOrEqualTo(MIN_CHECKED);
+    assertThat(seeWrites).as("reads checked against a completed write").isGreaterThanOrEqualTo(MIN_CHECKED);
+    assertThat(plain.checked()).as("reads checked against a completed plain write").isPositive();
   }
 }
