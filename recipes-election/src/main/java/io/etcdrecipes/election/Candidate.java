@@ -47,10 +47,14 @@ final class Candidate {
 
   // guarded by this
   private boolean running;
+  private boolean closed;
   private Session session;
   private CompletableFuture<Leadership> campaign;
   private Leadership term;
   private int failures;
+  private Leadership awaitingResign; // a term that ended while its owner still acts on it (ownerResignsLostTerms)
+  private boolean resigning;         // a resign's delete is under way: campaign only once it is done
+  private boolean requeueOnce;       // requeue() asked for one more campaign after the current term
 
   /**
    * {@code ownerResignsLostTerms}: a lost term is resigned (and the next campaign started) by the owner through
@@ -78,6 +82,34 @@ final class Candidate {
     next();
   }
 
+  /**
+   * Campaigns again once more (a selector without auto-requeue): now when nothing is going on, else after the current
+   * term (or the resign under way) is done. False when a campaign is already queued or under way.
+   */
+  boolean requeue() {
+    synchronized (this) {
+      if (closed) {
+        throw new IllegalStateException("closed");
+      }
+      if (campaign != null) {
+        return false;
+      }
+      if (term != null || awaitingResign != null || resigning) {
+        if (requeueOnce) {
+          return false;
+        }
+        requeueOnce = true;
+        return true;
+      }
+      if (running) { // between sessions, or a retry is due
+        return false;
+      }
+      running = true;
+    }
+    next();
+    return true;
+  }
+
   synchronized Leadership term() {
     return term;
   }
@@ -88,8 +120,8 @@ final class Candidate {
 
   /** Campaigns again (after a term ended, or for the first time) on a usable session. */
   private synchronized void next() {
-    if (!running || campaign != null || term != null) {
-      return;
+    if (!running || campaign != null || term != null || resigning || awaitingResign != null) {
+      return; // not running, or a term (or its resign) is not over yet: afterResign campaigns next
     }
     if (session == null || session.state() == SessionState.LOST) {
       Session old = session;
@@ -160,8 +192,33 @@ final class Candidate {
     l.lost().whenComplete((why, e) -> {
       if (why != null) {
         lostTerm(l, why);
+      } else {
+        released(l); // cancelled: the term was released, by us or by the owner's user
       }
     });
+  }
+
+  /**
+   * The term was released by someone other than this candidate — the user closed or resigned it (a latch's
+   * {@code try (Leadership t = latch.await(d))}, {@code term.resign()} in {@code isLeader}, {@code LeaderLatch.yield()}):
+   * a yield. The owner hears {@code ended}, and the candidate campaigns again behind the others once the key is gone
+   * (a selector: once its task returned and it resigned the term).
+   */
+  private void released(Leadership l) {
+    synchronized (this) {
+      if (term != l) {
+        return; // resigned by this candidate (resign, close, a lost term): already handled
+      }
+      term = null;
+      dispatcher.enqueue(() -> events.ended(l, null));
+      if (ownerResignsLostTerms) {
+        awaitingResign = l;
+      } else {
+        resigning = true;
+        dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> afterResign(true, 0)));
+      }
+    }
+    dispatcher.flush();
   }
 
   private void lostTerm(Leadership l, OwnershipLostException why) {
@@ -171,11 +228,14 @@ final class Candidate {
       }
       term = null;
       dispatcher.enqueue(() -> events.ended(l, why));
-      if (!ownerResignsLostTerms) {
+      if (ownerResignsLostTerms) {
+        awaitingResign = l;
+      } else {
         // Only once the owner heard it (its notLeader returned): give the old term's key up (a suspended session may
         // still hold it), so the next leader cannot start before we stopped, and our next term is a new key with a
         // higher token; then campaign again, on a new session if this one is gone.
-        dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> next()));
+        resigning = true;
+        dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> afterResign(true, 0)));
       }
     }
     dispatcher.flush();
@@ -200,20 +260,34 @@ final class Candidate {
         term = null;
         dispatcher.enqueue(() -> events.ended(l, null));
       }
-      if (!requeue) {
-        running = false;
+      if (awaitingResign == l) {
+        awaitingResign = null;
       }
-      dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> {
-        if (requeue && requeueDelayMillis > 0) {
-          SharedExecutors.timer().schedule(this::next, requeueDelayMillis, TimeUnit.MILLISECONDS);
-        } else if (requeue) {
-          next();
-        } else {
-          closeSession();
-        }
-      }));
+      resigning = true;
+      dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> afterResign(requeue, requeueDelayMillis)));
     }
     dispatcher.flush();
+  }
+
+  /**
+   * A term's key is gone (or its delete gave up): campaign again — {@code requeue}, or a {@link #requeue()} asked for
+   * in the meantime — after {@code delayMillis}; else stop and close the session.
+   */
+  private void afterResign(boolean requeue, long delayMillis) {
+    boolean again;
+    synchronized (this) {
+      resigning = false;
+      again = (requeue || requeueOnce) && !closed;
+      requeueOnce = false;
+      running = again;
+    }
+    if (again && delayMillis > 0) {
+      SharedExecutors.timer().schedule(this::next, delayMillis, TimeUnit.MILLISECONDS);
+    } else if (again) {
+      next();
+    } else {
+      closeSession();
+    }
   }
 
   private void retryLater(Throwable t) {
@@ -243,6 +317,7 @@ final class Candidate {
     CompletableFuture<Void> done = new CompletableFuture<>();
     synchronized (this) {
       running = false;
+      closed = true;
       c = campaign;
       campaign = null;
       Leadership l = term;

@@ -138,7 +138,29 @@ public final class LeaderLatch implements AutoCloseable {
     if (state != State.STARTED) {
       throw new IllegalStateException("the latch is " + state);
     }
+    Leadership won = elected.getNow(null);
+    if (won != null && won.lost().isCompletedExceptionally()) { // released just now, before onEnded ran: wait for the next
+      elected = new CompletableFuture<>();
+    }
     return elected.thenApply(l -> l);
+  }
+
+  /**
+   * Gives the current term up, if this participant leads, and stays in the running behind the others: the key is
+   * deleted (the next candidate leads at once), listeners hear {@code notLeader}, and the latch campaigns again with a
+   * new key. Closing or resigning a term the latch handed out does the same. Returns whether it led; waits for the
+   * delete at most the client's call timeout ({@link io.etcdrecipes.client.EtcdException} then; it goes on in the
+   * background). {@link IllegalStateException} when not started or closed.
+   */
+  public boolean yield() {
+    Leadership l;
+    synchronized (this) {
+      if (state != State.STARTED) {
+        throw new IllegalStateException("the latch is " + state);
+      }
+      l = leading;
+    }
+    return l != null && l.resign();
   }
 
   /** This participant's id. */

@@ -83,8 +83,8 @@ public final class LeaderSelector implements AutoCloseable {
 
       @Override
       public void ended(Leadership term, OwnershipLostException why) {
-        if (why != null) {
-          interruptTerm(term);
+        if (why != null) { // lost; a term the task released itself (resign, close) is the task's own business
+          interruptTerm(term, why);
         }
       }
     });
@@ -179,11 +179,26 @@ public final class LeaderSelector implements AutoCloseable {
     return Math.min(MAX_REQUEUE_DELAY_MILLIS, FIRST_REQUEUE_DELAY_MILLIS << Math.min(shortTerms - 1, 10));
   }
 
-  private synchronized void interruptTerm(Leadership term) {
+  private synchronized void interruptTerm(Leadership term, OwnershipLostException why) {
     if (running == term && worker != null) {
-      log.info("{}: term {} lost; interrupting its task", name, term.fencingToken());
+      log.info("{}: term {} lost ({}); interrupting its task", name, term.fencingToken(), why.reason());
       worker.interrupt();
     }
+  }
+
+  /**
+   * Campaigns once more (Curator's {@code requeue}), for a selector built with {@code autoRequeue(false)}: at once when
+   * it neither leads nor campaigns, else after the running term's task returned. Returns false when a campaign is
+   * already queued (always so with auto-requeue, where every term is followed by one). {@link IllegalStateException}
+   * when not started or closed.
+   */
+  public boolean requeue() {
+    synchronized (this) {
+      if (!started || closed) {
+        throw new IllegalStateException(closed ? "the selector is closed" : "start the selector first");
+      }
+    }
+    return candidate.requeue();
   }
 
   /**
