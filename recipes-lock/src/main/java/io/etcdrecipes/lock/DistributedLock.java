@@ -35,10 +35,12 @@ public interface DistributedLock {
 
   /**
    * This lock with {@link Lock}'s thread semantics: reentrant for the holding thread (a hold count, as
-   * {@code ReentrantLock}), unlocked by that thread only ({@link IllegalMonitorStateException} otherwise);
-   * {@code newCondition} is not supported. A nested {@code lock}/{@code tryLock} of a thread whose hold was lost throws
-   * {@link io.etcdrecipes.recipes.OwnershipLostException} (the lost hold may be someone else's lock by now). It hides
-   * the {@link Ownership}: use the handle API where writes must be fenced or a loss noticed.
+   * {@code ReentrantLock}; one count per lock — session and name — whatever object the thread uses), unlocked by that
+   * thread only ({@link IllegalMonitorStateException} otherwise); {@code newCondition} is not supported. A nested
+   * {@code lock}/{@code tryLock} of a thread whose hold was lost throws
+   * {@link io.etcdrecipes.recipes.OwnershipLostException} (the lost hold may be someone else's lock by now), and so
+   * does the last {@code unlock} of a lost hold, after ending it. It hides the {@link Ownership}: use the handle API
+   * where writes must be fenced or a loss noticed.
    */
   default Lock asLock() {
     return new ThreadLock(this);

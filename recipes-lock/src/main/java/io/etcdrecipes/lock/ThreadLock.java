@@ -1,6 +1,7 @@
 package io.etcdrecipes.lock;
 
 import io.etcdrecipes.recipes.Ownership;
+import io.etcdrecipes.recipes.OwnershipLostException;
 
 import java.time.Duration;
 import java.util.Map;
@@ -13,15 +14,36 @@ import java.util.concurrent.locks.Lock;
 
 /**
  * {@link DistributedLock#asLock()}: {@link Lock}'s thread semantics over a distributed lock. Each thread has its own
- * hold (an {@link Ownership} and a count): the first {@code lock} of a thread acquires, its last {@code unlock}
+ * hold (an {@link Ownership} and a count) <b>per lock</b> — session and key prefix, whatever {@code Lock} object or
+ * {@code Mutex} instance it goes through: the first {@code lock} of a thread acquires, its last {@code unlock}
  * releases, and only the holding thread may unlock. Whether two threads may hold at once is the lock's business (a
  * mutex excludes them, readers of a read-write lock share). A nested acquire of a hold that was lost throws
- * {@link io.etcdrecipes.recipes.OwnershipLostException} rather than pretend to hold.
+ * {@link OwnershipLostException} rather than pretend to hold, and so does the last {@code unlock} of a lost hold
+ * (after ending it), as Spring's lock registries report a lock that expired under its holder.
  */
 final class ThreadLock implements Lock {
 
+  /** Every thread's holds of every lock in this JVM, by (lock identity, thread). */
+  private static final Map<HoldKey, Hold> HOLDS = new ConcurrentHashMap<>();
+
   private final DistributedLock lock;
-  private final Map<Thread, Hold> holds = new ConcurrentHashMap<>();
+  private final Object identity;
+
+  /** Compares by identity (a session is one lease: two sessions on one name are two contenders). */
+  record SameObject(Object o) {
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof SameObject s && s.o == o;
+    }
+
+    @Override
+    public int hashCode() {
+      return System.identityHashCode(o);
+    }
+  }
+
+  private record HoldKey(Object lock, SameObject thread) {
+  }
 
   /** One thread's hold; only that thread touches its count. */
   private static final class Hold {
@@ -35,6 +57,17 @@ final class ThreadLock implements Lock {
 
   ThreadLock(DistributedLock lock) {
     this.lock = lock;
+    if (lock instanceof Mutex m) {
+      this.identity = java.util.List.of(new SameObject(m.session()), "mutex", m.name());
+    } else if (lock instanceof UniqueKeyLock u) {
+      this.identity = u.holdIdentity();
+    } else { // a lock of the user's own: the object is the lock
+      this.identity = new SameObject(lock);
+    }
+  }
+
+  private HoldKey mine() {
+    return new HoldKey(identity, new SameObject(Thread.currentThread()));
   }
 
   /**
@@ -43,7 +76,7 @@ final class ThreadLock implements Lock {
    * {@link io.etcdrecipes.recipes.OwnershipLostException}; the count stays, the outer {@code unlock} still ends it.
    */
   private boolean reenter() {
-    Hold h = holds.get(Thread.currentThread());
+    Hold h = HOLDS.get(mine());
     if (h == null) {
       return false;
     }
@@ -53,7 +86,7 @@ final class ThreadLock implements Lock {
   }
 
   private void acquired(Ownership o) {
-    holds.put(Thread.currentThread(), new Hold(o));
+    HOLDS.put(mine(), new Hold(o));
   }
 
   /** Not interruptible (as {@link Lock#lock()}): an interrupt while waiting is kept and set again once held. */
@@ -115,15 +148,33 @@ final class ThreadLock implements Lock {
     }
   }
 
+  /**
+   * Counts one hold down; the last ends it. {@link OwnershipLostException} when that last unlock ends a hold that was
+   * lost meanwhile (its session lost or suspended, its key deleted): the hold is over all the same, but what it
+   * guarded may have run while someone else held the lock.
+   */
   @Override
   public void unlock() {
-    Hold h = holds.get(Thread.currentThread());
+    HoldKey key = mine();
+    Hold h = HOLDS.get(key);
     if (h == null) {
       throw new IllegalMonitorStateException("the current thread does not hold " + lock.name());
     }
     if (--h.count == 0) {
-      holds.remove(Thread.currentThread());
+      HOLDS.remove(key);
+      OwnershipLostException lost = lostCause(h.ownership);
       h.ownership.close();
+      if (lost != null) {
+        throw lost;
+      }
+    }
+  }
+
+  private static OwnershipLostException lostCause(Ownership o) {
+    try {
+      return o.lost().getNow(null);
+    } catch (RuntimeException released) { // cancelled: released, not lost
+      return null;
     }
   }
 
@@ -134,6 +185,7 @@ final class ThreadLock implements Lock {
 
   @Override
   public String toString() {
-    return "Lock{" + lock.name() + ", held by " + holds.size() + " thread(s)}";
+    long threads = HOLDS.keySet().stream().filter(k -> k.lock().equals(identity)).count();
+    return "Lock{" + lock.name() + ", held by " + threads + " thread(s)}";
   }
 }

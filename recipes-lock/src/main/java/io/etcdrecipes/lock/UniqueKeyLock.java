@@ -67,6 +67,11 @@ class UniqueKeyLock implements DistributedLock {
     return Attempt.uniqueKey(session, keyPrefix, ByteSequence.EMPTY, queue, policy, mode, touchAfterWait);
   }
 
+  /** What makes two objects the same lock for {@link ThreadLock}'s hold counts: the session and the key prefix. */
+  final Object holdIdentity() {
+    return java.util.List.of(new ThreadLock.SameObject(session), keyPrefix);
+  }
+
   @Override
   public String toString() {
     return getClass().getSimpleName() + "{" + name + "}";

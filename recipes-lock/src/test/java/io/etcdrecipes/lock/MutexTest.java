@@ -31,6 +31,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
 
 /** The mutex on one member: Go's layout, the blocking forms, cleanup of every failed attempt, threads of one JVM. */
@@ -247,6 +248,33 @@ class MutexTest {
   }
 
   @Test
+  void asLockCountsHoldsPerLockWhateverObjectTheThreadUses() throws Exception {
+    // on the old code each asLock() had its own count: the second lock() hung behind the first (non-interruptibly)
+    EtcdClient c = client();
+    Session s = session(c);
+    Lock first = Mutex.create(s, "mt/one-count").asLock();
+    Lock second = Mutex.create(s, "mt/one-count").asLock();
+    Lock otherName = Mutex.create(s, "mt/one-count-b").asLock();
+    assertThat(first.tryLock(Timing.seconds(5).toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+    assertThat(second.tryLock(Timing.seconds(5).toMillis(), TimeUnit.MILLISECONDS)).isTrue(); // the same hold
+    assertThat(keys(c, "mt/one-count")).hasSize(1);
+    assertThat(otherName.tryLock()).isTrue(); // another lock: a hold of its own
+    otherName.unlock();
+    first.unlock(); // through either object
+    assertThat(keys(c, "mt/one-count")).hasSize(1);
+    second.unlock();
+    assertThat(keys(c, "mt/one-count")).isEmpty();
+    assertThatThrownBy(first::unlock).isInstanceOf(IllegalMonitorStateException.class);
+    // another session on the same name is another contender, not the same hold
+    Lock elsewhere = Mutex.create(session(c), "mt/one-count").asLock();
+    first.lock();
+    assertThat(elsewhere.tryLock()).isFalse();
+    first.unlock();
+    assertThat(elsewhere.tryLock()).isTrue();
+    elsewhere.unlock();
+  }
+
+  @Test
   void aNestedLockOfALostHoldThrowsRatherThanPretendToHold() throws Exception {
     EtcdClient c = client();
     EtcdClient other = client();
@@ -258,7 +286,9 @@ class MutexTest {
     try (Ownership theirs = Mutex.create(session(other), "mt/lost-nested").lock(Timing.seconds(5))) {
       assertThatThrownBy(lock::lock).isInstanceOf(OwnershipLostException.class);
       assertThatThrownBy(lock::tryLock).isInstanceOf(OwnershipLostException.class);
-      lock.unlock(); // ends the lost hold without touching theirs
+      // the last unlock ends the lost hold without touching theirs, and says it was lost
+      assertThatThrownBy(lock::unlock).isInstanceOf(OwnershipLostException.class);
+      assertThatThrownBy(lock::unlock).isInstanceOf(IllegalMonitorStateException.class); // over: nothing left to unlock
       assertThat(theirs.isValid()).isTrue();
       assertThat(keys(c, "mt/lost-nested")).containsExactly(theirs.key().toStringUtf8());
     }
