@@ -38,10 +38,22 @@ import java.util.function.Function;
  * the creating request failed with an unknown outcome: the key's name is known before it is sent, so it is deleted
  * (an owner key whatever its revision, under its local turn; a unique key if it is on our lease) and looked at again
  * once the call timeout has passed, in case the lost request was applied late.
+ *
+ * <p>A create that fails with a {@linkplain Outcomes#isTransient transient} error (an etcd election, a killed or
+ * unreachable member) does not fail a waiting attempt: its key is cleaned up as above (fence raised, key deleted,
+ * the local turn kept) and the create is tried again with a new fence, after a backoff of 50 ms doubling to 1 s, for as
+ * long as the session is not lost — the caller's own timeout bounds it. The wait itself rides through the same
+ * failures ({@link Contention}).
  */
 public final class Attempt {
 
   private static final Logger log = LoggerFactory.getLogger(Attempt.class);
+  private static final long FIRST_RETRY_MILLIS = 50;
+  private static final long MAX_RETRY_MILLIS = 1_000;
+  /** How long a timed-out or interrupted caller waits for the cleanup while etcd cannot be reached. */
+  private static final long UNREACHABLE_CLEANUP_WAIT_MILLIS = 250;
+  /** A create unanswered for this long counts as "etcd cannot be reached" for that wait. */
+  private static final long UNANSWERED_CREATE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /** Whether the attempt waits for its turn or gives up at once when someone else owns. */
   public enum Mode { WAIT, TRY }
@@ -57,8 +69,16 @@ public final class Attempt {
   private final boolean touchAfterWait;
   private boolean releaseWhenLost = true;
   private final CompletableFuture<Ownership> result = new CompletableFuture<>();
-  /** Raised when a create's outcome is unknown, so that a late apply of it writes nothing (see {@link Fences}). */
-  private final ByteSequence fence;
+  /**
+   * Raised when a create's outcome is unknown, so that a late apply of it writes nothing (see {@link Fences}); a new
+   * one for each try of the create.
+   */
+  private volatile ByteSequence fence;
+  /** The last create failed transiently and the cluster has not answered since: a cleanup now would only wait. */
+  private volatile boolean unreachable;
+  /** When the create now in flight was sent (0: none in flight). */
+  private volatile long createSentNanos;
+  private long retryMillis = FIRST_RETRY_MILLIS; // guarded by this
   /** Completes once nothing of this attempt is left in etcd (or owned). */
   private final CompletableFuture<Void> settled = new CompletableFuture<>();
 
@@ -200,8 +220,14 @@ public final class Attempt {
   private void awaitAbandon() {
     boolean interrupted = Thread.interrupted();
     try {
-      // a create in flight and then its delete: two calls
-      abandon().get(Blocking.nanos(session.client().config().callTimeout().multipliedBy(2)), TimeUnit.NANOSECONDS);
+      // a create in flight and then its delete: two calls. While etcd cannot be reached the cleanup cannot finish
+      // now: do not hold the caller past its deadline for it (the fence makes a late create write nothing, the
+      // cleanup goes on in the background, and the session's lease takes the key at the latest)
+      long sent = createSentNanos;
+      boolean cannotReach = unreachable || (sent != 0 && System.nanoTime() - sent > UNANSWERED_CREATE_NANOS);
+      long nanos = cannotReach ? TimeUnit.MILLISECONDS.toNanos(UNREACHABLE_CLEANUP_WAIT_MILLIS)
+          : Blocking.nanos(session.client().config().callTimeout().multipliedBy(2));
+      abandon().get(nanos, TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       interrupted = true;
     } catch (Exception e) {
@@ -265,11 +291,15 @@ public final class Attempt {
       }
       return;
     }
+    createSentNanos = System.nanoTime();
     Keys.createOrGet(session.client().kv(), prefix, session.leaseId(), value, Fences.notRaised(fence))
         .whenComplete((ok, t) -> {
+      createSentNanos = 0;
       if (t != null) {
         Throwable cause = Blocking.unwrap(t);
-        if (Outcomes.mayHaveApplied(cause)) {
+        if (retries(cause)) {
+          cleanUpAndRetry(turn, cause, () -> createOrGet(turn));
+        } else if (Outcomes.mayHaveApplied(cause)) {
           deleteUnknown(turn, cause);
         } else {
           turn.release();
@@ -278,6 +308,7 @@ public final class Attempt {
         }
         return;
       }
+      unreachable = false;
       Contender me = new Contender(ok.key(), ok.createRevision());
       CompletableFuture<?> hook;
       try {
@@ -309,18 +340,23 @@ public final class Attempt {
     synchronized (this) {
       key = k;
     }
+    createSentNanos = System.nanoTime();
     session.client().kv().txn().when(io.etcdrecipes.client.Compare.version(k).equal(0), Fences.notRaised(fence))
         .then(io.etcdrecipes.client.Op.put(k, value, io.etcdrecipes.client.PutOption.lease(session.leaseId())))
         .commit().whenComplete((r, t) -> {
+          createSentNanos = 0;
           if (t != null) {
             Throwable cause = Blocking.unwrap(t);
-            if (Outcomes.mayHaveApplied(cause)) {
+            if (retries(cause)) {
+              cleanUpAndRetry(noTurn, cause, () -> createUnique(noTurn, tries));
+            } else if (Outcomes.mayHaveApplied(cause)) {
               deleteUnknown(noTurn, cause);
             } else {
               settled.complete(null);
               result.completeExceptionally(cause);
             }
           } else if (!r.succeeded()) {
+            unreachable = false;
             if (tries >= 100) {
               settled.complete(null);
               result.completeExceptionally(new IllegalStateException("no free unique key under " + prefix));
@@ -328,6 +364,7 @@ public final class Attempt {
               createUnique(noTurn, tries + 1);
             }
           } else {
+            unreachable = false;
             contend(new Contender(k, r.header().revision()), null, noTurn);
           }
         });
@@ -426,6 +463,46 @@ public final class Attempt {
         .whenComplete((b, e) -> {
           settled.complete(null);
           result.completeExceptionally(cause);
+        });
+  }
+
+  /** Whether a create that failed with {@code cause} is tried again (a waiting attempt, a transient failure). */
+  private boolean retries(Throwable cause) {
+    return mode == Mode.WAIT && Outcomes.isTransient(cause) && !isAbandoned() && !result.isDone()
+        && session.state() != SessionState.LOST;
+  }
+
+  /**
+   * A create failed transiently: it may have been applied, or be applied later. Raise its fence, delete the key
+   * (keeping the local turn: this attempt goes on), and once that is done — so that no delete of ours is still in
+   * flight when the next create lands — try again with a new fence after the backoff. {@code createAgain} checks for
+   * an abandoned attempt or a lost session first, and settles then.
+   */
+  private void cleanUpAndRetry(LocalTurns.Turn turn, Throwable cause, Runnable createAgain) {
+    unreachable = true;
+    ByteSequence k = key();
+    ByteSequence raised = fence;
+    long delay;
+    synchronized (this) {
+      delay = retryMillis;
+      retryMillis = Math.min(MAX_RETRY_MILLIS, retryMillis * 2);
+    }
+    log.debug("{}: create failed ({}); cleaning up and trying again in {} ms", this, cause.toString(), delay);
+    Fences.raise(session.client().kv(), session, raised)
+        .thenCompose(v -> KeyCleanup.untilGone(after -> ownerKey
+            ? KeyCleanup.deleteAny(session.client().kv(), session, k, after)
+            : KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, after)))
+        .whenComplete((v, e) -> {
+          fence = Fences.newFence(session);
+          try {
+            SharedExecutors.timer().schedule(createAgain, delay, TimeUnit.MILLISECONDS);
+          } catch (RuntimeException refused) { // shutting down: fail rather than hang
+            if (ownerKey) {
+              turn.release();
+            }
+            settled.complete(null);
+            result.completeExceptionally(cause);
+          }
         });
   }
 

@@ -13,6 +13,8 @@ import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.client.WatchOption;
 import io.etcdrecipes.recipes.internal.Blocking;
 import io.etcdrecipes.recipes.internal.FreshWatch;
+import io.etcdrecipes.recipes.internal.Outcomes;
+import io.etcdrecipes.recipes.internal.RoundRetry;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -33,10 +35,15 @@ import java.util.Objects;
  * lost, and a contender whose turn comes while the session is not usable under the policy (suspended) waits for
  * it to recover or be lost: it never owns on a session it may not act for.
  *
+ * <p>A read or watch that fails with a {@linkplain Outcomes#isTransient transient} error (a member unreachable or
+ * without a leader, a deadline passed: an etcd election, a killed member) is retried — the round starts again after a
+ * backoff of 50 ms doubling to 1 s ({@link RoundRetry}) — for as long as the session is not lost: the caller's own
+ * timeout bounds it. A wait without a session, and a {@code once} decision, fail at once.
+ *
  * <p>Completes with the header of the round that found the contender owning. Fails with
  * {@link OwnershipLostException} ({@code KEY_GONE}) when the contender's key vanished, or with the
- * {@link EtcdException} of a failed read or watch. {@link #close()} (or a timeout of {@code await}) gives up the
- * wait; deleting the contender's key is the recipe's job.
+ * {@link EtcdException} of a read or watch that failed for good. {@link #close()} (or a timeout of {@code await})
+ * gives up the wait; deleting the contender's key is the recipe's job.
  */
 public final class Contention extends Wait<ResponseHeader> {
 
@@ -54,6 +61,7 @@ public final class Contention extends Wait<ResponseHeader> {
   private int reads; // guarded by this
   private boolean waitingForSession; // guarded by this
   private final boolean once;
+  private final RoundRetry retry;
 
   private Contention(KV kv, Watch watch, Contender me, ContentionPolicy policy, Session session,
                      SessionPolicy sessionPolicy, boolean once) {
@@ -64,6 +72,7 @@ public final class Contention extends Wait<ResponseHeader> {
     this.session = session;
     this.sessionPolicy = sessionPolicy;
     this.once = once;
+    this.retry = session == null || once ? null : new RoundRetry(session, future());
   }
 
   /** Starts waiting for {@code me}'s turn, without watching a session. */
@@ -154,7 +163,7 @@ public final class Contention extends Wait<ResponseHeader> {
     reads.add(Op.get(me.key()));
     kv.txn().then(reads.toArray(new Op[0])).commit().whenComplete((r, t) -> {
       if (t != null) {
-        fail(Blocking.unwrap(t));
+        failed(myRound, t);
       } else {
         decided(myRound, r);
       }
@@ -226,16 +235,17 @@ public final class Contention extends Wait<ResponseHeader> {
     if (turn instanceof Turn.AwaitDelete d) {
       long ahead = createRevisionOf(d.key(), results);
       fw = FreshWatch.start(watch, turn, d.key(), WatchOption.builder().noPut().build(),
-          e -> e.type() == WatchEvent.Type.DELETE, confirm, wake, this::fail,
+          e -> e.type() == WatchEvent.Type.DELETE, confirm, wake, e -> watchFailed(token, e),
           ahead == 0 ? null : new FreshWatch.Recheck(kv, ahead, r.header().revision()));
     } else if (turn instanceof Turn.AwaitChange c) {
-      fw = FreshWatch.start(watch, turn, c.key(), WatchOption.DEFAULT, e -> true, confirm, wake, this::fail, null);
+      fw = FreshWatch.start(watch, turn, c.key(), WatchOption.DEFAULT, e -> true, confirm, wake,
+          e -> watchFailed(token, e), null);
     } else {
       Turn.AwaitOlderDelete o = (Turn.AwaitOlderDelete) turn;
       fw = FreshWatch.start(watch, turn, o.prefix(), WatchOption.builder().prefix().noPut().prevKv().build(),
           e -> e.type() == WatchEvent.Type.DELETE
               && (e.prevKv() == null || e.prevKv().createRevision() < me.createRevision()),
-          confirm, wake, this::fail, null);
+          confirm, wake, e -> watchFailed(token, e), null);
     }
     boolean closeNow;
     synchronized (this) {
@@ -247,6 +257,35 @@ public final class Contention extends Wait<ResponseHeader> {
     if (closeNow) {
       fw.close();
     }
+  }
+
+  /** A round's read failed: retried after a backoff when transient (see the class comment), else the wait fails. */
+  private void failed(int myRound, Throwable t) {
+    synchronized (this) {
+      if (myRound != round || isDone()) {
+        return; // a newer round is deciding
+      }
+    }
+    if (retry == null) {
+      fail(Blocking.unwrap(t));
+    } else {
+      retry.again(t, this::nextRound);
+    }
+  }
+
+  /** The current wait's watch failed: as {@link #failed}, after dropping the watch. */
+  private void watchFailed(Object token, Throwable t) {
+    synchronized (this) {
+      if (waitToken != token || isDone()) {
+        return;
+      }
+    }
+    if (retry == null || !Outcomes.isTransient(Blocking.unwrap(t))) {
+      fail(Blocking.unwrap(t));
+      return;
+    }
+    stopWaiting();
+    retry.again(t, this::nextRound);
   }
 
   /** The create revision of {@code key} in the round's reads (the policy named it from them); 0 if not there. */
