@@ -9,7 +9,6 @@ import io.etcdrecipes.client.Txn;
 import io.etcdrecipes.client.TxnResponse;
 import io.etcdrecipes.recipes.internal.Blocking;
 import io.etcdrecipes.recipes.internal.OwnerKeyWatch;
-import io.etcdrecipes.recipes.internal.SharedExecutors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +67,34 @@ public final class Ownership implements AutoCloseable {
   private final Registration sessionListener;
   private volatile OwnerKeyWatch keyWatch;
   private CompletableFuture<Boolean> releasing; // guarded by this
+  private final java.util.List<LostListener> lostListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Completes once the {@code onLost} listeners registered before the loss have returned. */
+  private final CompletableFuture<Void> lostHeard = new CompletableFuture<>();
+
+  /** One {@code onLost} registration; called at most once. */
+  private final class LostListener implements Registration {
+    final Consumer<OwnershipLostException> listener;
+    final java.util.concurrent.atomic.AtomicBoolean fired = new java.util.concurrent.atomic.AtomicBoolean();
+
+    LostListener(Consumer<OwnershipLostException> listener) {
+      this.listener = listener;
+    }
+
+    void fire(OwnershipLostException e) {
+      if (fired.compareAndSet(false, true) && lostListeners.contains(this)) {
+        try {
+          listener.accept(e);
+        } catch (RuntimeException ex) {
+          log.warn("onLost listener of {} threw", key().toStringUtf8(), ex);
+        }
+      }
+    }
+
+    @Override
+    public void close() { // detaches it: nothing of the listener stays attached to the ownership
+      lostListeners.remove(this);
+    }
+  }
 
   private Ownership(Session session, SessionPolicy policy, Contender contender, long acquiredRevision,
                     Releaser releaser, boolean releaseWhenLost, boolean watchKey) {
@@ -77,7 +104,16 @@ public final class Ownership implements AutoCloseable {
     this.contender = contender;
     this.acquiredRevision = acquiredRevision;
     this.releaser = releaser;
-    this.executor = SharedExecutors.callbacks(session.client(), null);
+    this.executor = session.callbackExecutor(); // the session's executor when its builder gave one
+    lost.thenAcceptAsync(e -> { // one task, in registration order; then a lost hold may let go of its key
+      try {
+        for (LostListener l : lostListeners) {
+          l.fire(e);
+        }
+      } finally {
+        lostHeard.complete(null);
+      }
+    }, executor);
     this.sessionListener = session.addListener((s, state) -> checkSession(state));
     checkSession(session.state());
     if (watchKey) {
@@ -162,25 +198,26 @@ public final class Ownership implements AutoCloseable {
 
   /**
    * Completes with why it was lost, once it is (session {@code LOST}, or {@code SUSPENDED} under the default policy;
-   * a guarded write rejected by the server). Cancelled when it is released first: it can no longer be lost.
+   * the key deleted by anyone else, as its watch tells; a guarded write rejected by the server). Cancelled when it is
+   * released first: it can no longer be lost.
    */
   public CompletableFuture<OwnershipLostException> lost() {
     return lost.thenApply(e -> e);
   }
 
   /**
-   * Calls {@code listener} once when this is lost (on the client's callback executor; at once if it already is).
+   * Calls {@code listener} once when this is lost (on the session's executor, else the client's callback executor; at
+   * once if it already is).
    * Closing the registration, or releasing, stops it.
    */
   public Registration onLost(Consumer<OwnershipLostException> listener) {
-    Objects.requireNonNull(listener, "listener");
-    java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
-    lost.thenAcceptAsync(e -> {
-      if (!closed.get()) { // not under a lock: closing the registration must never wait for the listener
-        listener.accept(e);
-      }
-    }, executor);
-    return () -> closed.set(true);
+    LostListener l = new LostListener(Objects.requireNonNull(listener, "listener"));
+    lostListeners.add(l);
+    if (lost.isDone() && !lost.isCompletedExceptionally()) { // lost already: the loss's own dispatch may have missed it
+      OwnershipLostException e = lost.join();
+      executor.execute(() -> l.fire(e));
+    }
+    return l; // closing it never waits for the listener (no lock is shared with the call)
   }
 
   /**
@@ -248,6 +285,7 @@ public final class Ownership implements AutoCloseable {
     }
     stopWatchingKey();
     lost.cancel(false);
+    lostListeners.clear(); // released first: it can no longer be lost, nothing of the listeners stays attached
     CompletableFuture<Boolean> r;
     try {
       r = releaser.release(this);
@@ -282,7 +320,9 @@ public final class Ownership implements AutoCloseable {
   private void checkSession(SessionState state) {
     if (policy.isUsable(state)) {
       if (releaseWhenLost && lost.isDone() && !lost.isCancelled()) {
-        releaseAsync(); // lost while suspended, connected again: let the others in (the holder was told already)
+        // lost while suspended, connected again: let the others in — once the holder was told (its onLost
+        // listeners returned), so that nobody else can start before it stopped
+        lostHeard.thenRun(this::releaseAsync);
       }
       return;
     }
@@ -290,9 +330,9 @@ public final class Ownership implements AutoCloseable {
       SessionLostException cause = session.lostCause();
       markLost(OwnershipLostException.Reason.SESSION_LOST, "the session is lost"
           + (cause == null ? "" : ": " + cause.getMessage()), cause);
-      // the lease takes the key; this frees what else the recipe holds for it. Not after orphan(): the keys are left
-      // for whoever resumes the lease.
-      if (releaseWhenLost && (cause == null || cause.reason() != SessionLostException.Reason.ORPHANED)) {
+      // the lease takes the key; this frees what else the recipe holds for it (a local turn). After orphan() the
+      // release deletes nothing: the keys are left for whoever resumes the lease (KeyCleanup)
+      if (releaseWhenLost) {
         releaseAsync();
       }
     } else {
@@ -307,8 +347,9 @@ public final class Ownership implements AutoCloseable {
         return;
       }
     }
-    stopWatchingKey(); // lost: a later delete of the key changes nothing
     lost.complete(new OwnershipLostException(contender.key(), contender.createRevision(), reason, message, cause));
+    // after the loss is visible: a constructor that set the watch after this read sees isOver() and closes it
+    stopWatchingKey(); // lost: a later delete of the key changes nothing
   }
 
   private synchronized boolean isOver() {
@@ -322,24 +363,34 @@ public final class Ownership implements AutoCloseable {
     }
   }
 
+  /** How long a deleted key waits for the server to say whether the lease went with it. */
+  private static final Duration LEASE_CHECK_TIMEOUT = Duration.ofMillis(500);
+
   /**
-   * Our key was deleted, not by us. With the lease alive, someone else deleted it: the ownership is lost
-   * ({@code KEY_GONE}) and, as a lost ownership does, lets go of what the recipe holds for it (the key is gone
-   * already), so a next owner creates the key anew with a new token. With the lease gone, the session is lost
-   * ({@code SESSION_LOST}), and marked so at once.
+   * Our key was deleted, not by us. The lease is asked for first, briefly ({@link #LEASE_CHECK_TIMEOUT}): when it is
+   * gone too (revoked, expired: it took the key), the session is marked {@code LOST} now rather than at its next
+   * keep-alive, and that loss ends this ({@code SESSION_LOST}); else — alive, or no answer in time — the ownership is
+   * lost as {@code KEY_GONE} and, as a lost ownership does, lets go of what the recipe holds for it (the key is gone
+   * already), so a next owner creates the key anew with a new token.
    */
-  private void keyDeleted(long revision, boolean leaseAlive) {
-    if (!leaseAlive) { // the session is lost now, not at its next keep-alive; its loss ends this as usual
-      session.leaseFoundGone("the server says the lease does not exist (" + key().toStringUtf8()
-          + " was deleted with it at revision " + revision + ")");
-      checkSession(session.state());
+  private void keyDeleted(long revision) {
+    checkSession(session.state());
+    if (isOver()) {
       return;
     }
-    markLost(OwnershipLostException.Reason.KEY_GONE,
-        "the key was deleted by someone else at revision " + revision, null);
-    if (releaseWhenLost) {
-      releaseAsync();
-    }
+    session.client().lease().withTimeout(LEASE_CHECK_TIMEOUT).timeToLive(session.leaseId(), false)
+        .whenCompleteAsync((ttl, t) -> {
+          if (t == null && ttl.ttl() < 0) { // -1: no such lease
+            session.leaseFoundGone("the server says the lease does not exist (" + key().toStringUtf8()
+                + " was deleted with it at revision " + revision + ")");
+            checkSession(session.state());
+          }
+          markLost(OwnershipLostException.Reason.KEY_GONE,
+              "the key was deleted by someone else at revision " + revision, null); // no-op once lost otherwise
+          if (releaseWhenLost) {
+            releaseAsync();
+          }
+        }, executor);
   }
 
   private OwnershipLostException lostOrReleased() {

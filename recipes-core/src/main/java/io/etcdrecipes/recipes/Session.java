@@ -71,6 +71,9 @@ public final class Session implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Session.class);
 
+  /** Where recipes put their fence keys unless {@link Builder#fencePrefix} says otherwise. */
+  public static final String DEFAULT_FENCE_PREFIX = "__etcd-recipes/fence/";
+
   /** Go's default session TTL. */
   public static final Duration DEFAULT_TTL = Duration.ofSeconds(60);
   /** How long without a successful renewal before an extra one is sent (see the class comment). */
@@ -84,6 +87,9 @@ public final class Session implements AutoCloseable {
   private final long suspendAfterNanos;
   private final long lossCheckNanos;
   private final Duration closeTimeout;
+  private final io.etcdrecipes.client.ByteSequence fencePrefix;
+  /** Where this session's listeners, and its ownerships' {@code onLost} listeners, run. */
+  private final Executor callbackExecutor;
   private final Lease probeLease;
   private final OrderedDispatcher dispatcher;
   private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
@@ -112,9 +118,12 @@ public final class Session implements AutoCloseable {
     this.suspendAfterNanos = b.suspendAfterNanos(ttl);
     this.lossCheckNanos = b.lossCheckInterval.toNanos();
     this.closeTimeout = b.closeTimeout != null ? b.closeTimeout : client.config().callTimeout();
+    this.fencePrefix = b.fencePrefix != null ? b.fencePrefix
+        : io.etcdrecipes.client.ByteSequence.of(DEFAULT_FENCE_PREFIX);
     this.probeLease = client.lease().withTimeout(Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(200),
         Math.min(suspendAfterNanos, ttl / 3))));
-    this.dispatcher = new OrderedDispatcher(SharedExecutors.callbacks(client, b.executor));
+    this.callbackExecutor = SharedExecutors.callbacks(client, b.executor);
+    this.dispatcher = new OrderedDispatcher(callbackExecutor);
     for (SessionStateListener l : b.listeners) {
       this.listeners.add(new Listener(l));
     }
@@ -158,6 +167,16 @@ public final class Session implements AutoCloseable {
   /** Whether a recipe under {@code policy} may act in this session's name now. */
   public boolean isUsable(SessionPolicy policy) {
     return policy.isUsable(state());
+  }
+
+  /** Where user callbacks of this session's recipes run: the builder's executor, else the client's. */
+  Executor callbackExecutor() {
+    return callbackExecutor;
+  }
+
+  /** Where this session's recipes put their fence keys ({@link Builder#fencePrefix}). */
+  public io.etcdrecipes.client.ByteSequence fencePrefix() {
+    return fencePrefix;
   }
 
   /** Why the session is lost, or {@code null} while it is not. */
@@ -620,6 +639,7 @@ public final class Session implements AutoCloseable {
     private boolean lossCheckSet;
     private Duration closeTimeout;
     private Executor executor;
+    private io.etcdrecipes.client.ByteSequence fencePrefix;
     private final java.util.List<SessionStateListener> listeners = new java.util.ArrayList<>();
 
     private Builder(EtcdClient client) {
@@ -707,6 +727,22 @@ public final class Session implements AutoCloseable {
       Objects.requireNonNull(executor, "executor");
       once(this.executor != null, "executor");
       this.executor = executor;
+      return this;
+    }
+
+    /**
+     * Where this session's recipes put their fence keys (default {@value #DEFAULT_FENCE_PREFIX}): every create of a
+     * lock, permit or election key compares one, and a create whose answer was lost writes one (a small key on the
+     * session's lease, gone with it). With RBAC, the application's role needs read and write on this prefix; put it
+     * under the application's own prefix (say {@code "app/.fences/"}) to need no other permission. Not empty.
+     */
+    public Builder fencePrefix(String prefix) {
+      Objects.requireNonNull(prefix, "prefix");
+      once(fencePrefix != null, "fencePrefix");
+      if (prefix.isEmpty()) {
+        throw new IllegalArgumentException("fencePrefix must not be empty");
+      }
+      this.fencePrefix = io.etcdrecipes.client.ByteSequence.of(prefix);
       return this;
     }
 

@@ -137,15 +137,21 @@ public final class Election {
 
   /**
    * Takes up a term this session already holds (Go's {@code ResumeElection}), e.g. after a restart that resumed the
-   * session's lease: our key must still exist with {@code createRevision}, else {@link OwnershipLostException}. It
-   * is not checked here that the key is still the oldest: if it is not, this is a term of a candidate, and resigning
-   * it gives the place up.
+   * session's lease: our key must still exist with {@code createRevision}, else {@link OwnershipLostException}; and it
+   * must be the oldest candidate (the leader), else {@link IllegalStateException}: this session is a candidate,
+   * not the leader (Go's {@code ResumeElection} does not check, and hands a candidate a leader's handle). The key is
+   * left in place then: {@link #campaign} on this session takes it up and waits for its turn.
    */
   public Leadership resume(long createRevision) throws InterruptedException {
     ByteSequence key = key();
     KeyValue kv;
+    KeyValue oldest;
     try {
-      kv = Blocking.await(session.client().kv().get(key), session.client().config().callTimeout().plusSeconds(1)).first();
+      io.etcdrecipes.client.TxnResponse r = Blocking.await(session.client().kv().txn()
+              .then(Op.get(key), Op.get(candidates, GetOption.firstCreate())).commit(),
+          session.client().config().callTimeout().plusSeconds(1));
+      kv = r.getResponse(0).first();
+      oldest = r.getResponse(1).first();
     } catch (TimeoutException e) {
       throw new io.etcdrecipes.client.DeadlineExceededException(io.etcdrecipes.client.ErrorCode.DEADLINE_EXCEEDED,
           "resume: no answer in time", null, e);
@@ -153,6 +159,11 @@ public final class Election {
     if (kv == null || kv.createRevision() != createRevision || kv.lease() != session.leaseId()) {
       throw new OwnershipLostException(key, createRevision, OwnershipLostException.Reason.KEY_GONE,
           "resume: the key is gone, re-created or on another lease", null);
+    }
+    if (oldest == null || oldest.createRevision() != createRevision) {
+      throw new IllegalStateException("resume: " + key.toStringUtf8() + " is a candidate, not the leader ("
+          + (oldest == null ? "?" : oldest.key().toStringUtf8()) + " leads); campaign on this session to wait for the"
+          + " term");
     }
     LocalTurns.Turn turn = LocalTurns.tryAcquire(session, key);
     if (turn == null) {

@@ -64,7 +64,7 @@ final class LeaderObserver implements Registration {
       }
       if (t != null) {
         Throwable c = Blocking.unwrap(t);
-        if (c instanceof io.etcdrecipes.client.ClosedClientException || !Outcomes.mayHaveApplied(c)) {
+        if (!worthRetrying(c)) {
           failed(c); // closed, or refused (permission...): it will not get better
           return;
         }
@@ -109,8 +109,8 @@ final class LeaderObserver implements Registration {
 
           @Override
           public void onError(EtcdException error) {
-            if (error instanceof CompactedException) {
-              restart();
+            if (error instanceof CompactedException || worthRetrying(error)) {
+              restart(); // read the candidates again and follow from there
             } else {
               failed(error);
             }
@@ -128,7 +128,21 @@ final class LeaderObserver implements Registration {
     }
   }
 
-  /** After compaction: read the candidates again and follow from there. */
+  /**
+   * Whether observing goes on after {@code c}: not for a closed client or a definite refusal (permission, a bad
+   * request), but yes for an overloaded server ("too many requests") and anything transient.
+   */
+  private static boolean worthRetrying(Throwable c) {
+    if (c instanceof io.etcdrecipes.client.ClosedClientException) {
+      return false;
+    }
+    if (c instanceof EtcdException e && e.code() == io.etcdrecipes.client.ErrorCode.RESOURCE_EXHAUSTED) {
+      return true;
+    }
+    return Outcomes.mayHaveApplied(c);
+  }
+
+  /** After compaction or a watch failure worth retrying: read the candidates again and follow from there. */
   private void restart() {
     synchronized (this) {
       watcher = null;

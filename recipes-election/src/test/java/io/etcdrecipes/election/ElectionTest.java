@@ -151,6 +151,36 @@ class ElectionTest {
   }
 
   @Test
+  void aCandidateResumedAfterARestartIsNotHandedALeadersTerm() throws Exception {
+    // on the old code resume did not check that the key is the oldest: a restarted candidate got a leader's handle
+    String name = "el/resume-candidate";
+    Session leader = t.session(t.client(), Duration.ofSeconds(10));
+    Session before = t.session(t.client(), Duration.ofSeconds(10));
+    try (Leadership term = Election.create(leader, name).campaign("a", Timing.seconds(5))) {
+      CompletableFuture<Leadership> waiting = Election.create(before, name).campaignAsync("b");
+      await().atMost(Timing.seconds(5)).until(() -> keys(t.client(), name).size() == 2);
+      ByteSequence candidateKey = ByteSequence.of(name + "/" + Long.toHexString(before.leaseId()));
+      long token = get(t.client().kv().get(candidateKey)).first().createRevision();
+      before.orphan(); // the candidate's process "restarts": its lease and its key stay
+      await().atMost(Timing.seconds(5)).until(waiting::isDone);
+
+      Session after = t.closeLater(Session.builder(t.client()).leaseId(before.leaseId()).build(Timing.seconds(10)));
+      assertThatThrownBy(() -> Election.create(after, name).resume(token))
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("not the leader");
+      assertThat(keys(t.client(), name)).hasSize(2); // left in place
+      assertThat(term.isValid()).isTrue();
+
+      // campaigning on the resumed session takes the key up and waits for its turn
+      CompletableFuture<Leadership> next = Election.create(after, name).campaignAsync("b");
+      assertThat(term.resign()).isTrue();
+      Leadership won = get(next, Timing.seconds(5));
+      assertThat(won.fencingToken()).isEqualTo(token);
+      assertThat(won.resign()).isTrue();
+    }
+    assertThat(keys(t.client(), name)).isEmpty();
+  }
+
+  @Test
   void badInputIsRejectedBeforeAnythingIsWritten() throws Exception {
     Session s = t.session();
     assertThatThrownBy(() -> Election.create(s, "")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("name");

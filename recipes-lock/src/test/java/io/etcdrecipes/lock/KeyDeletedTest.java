@@ -64,6 +64,22 @@ class KeyDeletedTest {
   }
 
   @Test
+  void aRevokedLeaseEndsTheHoldAndTheSessionAtOnce() throws Exception {
+    EtcdClient c = t.client();
+    EtcdClient operator = t.client();
+    // a long TTL: its keep-alive (every 10 s) would notice the lease gone only much later
+    Session s = t.session(c, java.time.Duration.ofSeconds(30));
+    Ownership held = Mutex.create(s, "key-deleted/revoked").lock(Timing.seconds(5));
+
+    get(operator.lease().revoke(s.leaseId())); // as `etcdctl lease revoke` would: the key goes with it
+    held.lost().get(Timing.millis(1_000).toMillis(), TimeUnit.MILLISECONDS);
+    assertThat(held.isValid()).isFalse();
+    org.awaitility.Awaitility.await().atMost(Timing.seconds(3))
+        .until(() -> s.state() == io.etcdrecipes.recipes.SessionState.LOST);
+    assertThat(LockTestSupport.keys(c, "key-deleted/revoked")).isEmpty();
+  }
+
+  @Test
   void aReleaseIsNotTakenForADelete() throws Exception {
     EtcdClient c = t.client();
     Session s = t.session(c);

@@ -19,7 +19,7 @@ import java.util.function.Supplier;
 /**
  * Fences against a create that is applied late. A recipe's create transaction carries the compare "this attempt's
  * fence key is absent". When the create's outcome is unknown (its answer was lost, the request may still be in a
- * raft log somewhere), the recipe raises the fence — a key {@code __etcd-recipes/fence/<hex lease>/<n>} on the
+ * raft log somewhere), the recipe raises the fence — a key {@code <fence prefix><hex lease>/<n>} on the
  * session's lease — and only then deletes the created key: a create applied before the fence is deleted, one applied
  * after it writes nothing. Without it a quorum that re-forms after the cleanup could commit the old create and leave a
  * key on a live lease that nobody deletes. Fences vanish with their sessions.
@@ -27,14 +27,14 @@ import java.util.function.Supplier;
 public final class Fences {
 
   private static final Logger log = LoggerFactory.getLogger(Fences.class);
-  private static final ByteSequence ROOT = ByteSequence.of("__etcd-recipes/fence/");
   private static final AtomicLong NEXT = new AtomicLong(ThreadLocalRandom.current().nextLong() >>> 1);
 
   private Fences() {}
 
   /** A fence key for one attempt of {@code session}. */
   public static ByteSequence newFence(Session session) {
-    return ROOT.concat(Long.toHexString(session.leaseId()) + "/" + Long.toHexString(NEXT.incrementAndGet()));
+    return session.fencePrefix().concat(Long.toHexString(session.leaseId()) + "/"
+        + Long.toHexString(NEXT.incrementAndGet()));
   }
 
   /** The compare a create carries: the fence is not raised. */

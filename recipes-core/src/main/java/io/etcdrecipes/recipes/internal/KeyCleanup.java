@@ -17,9 +17,11 @@ import java.util.function.Supplier;
 /**
  * Deleting a recipe's key when it lets go or gives up. A key that stays blocks everyone queued behind it until its
  * session ends, so a delete that fails is retried in the background (backoff 100 ms doubling to 2 s) for as long
- * as the session is not {@code LOST} (once it is, its lease deletes the key). The caller hears the first attempt's
- * outcome; {@code after} runs once the key is known gone (deleted, or its session lost), e.g. to let the next
- * local thread have the key.
+ * as the session is not {@code LOST} (once it is, its lease deletes the key) — whatever the failure: an overloaded
+ * server ("too many requests") and a definite refusal (a permission revoked while the key was held) too, since the
+ * key is still there and the refusal may be lifted. The caller hears the first attempt's outcome; {@code after} runs
+ * only once the key is known gone (deleted, or its session lost), e.g. to let the next local thread have the key: a
+ * local turn passed on while the key still existed would hand the next thread the same key and fencing token.
  */
 public final class KeyCleanup {
 
@@ -47,10 +49,11 @@ public final class KeyCleanup {
 
   /**
    * Runs {@code cleanup} (one of the deletes above, given its {@code after}) and completes once it is over — the key
-   * deleted, its session lost, or a delete etcd refuses for good — rather than with the first attempt's outcome: for
+   * deleted or its session lost — rather than with the first attempt's outcome: for
    * a caller that promises "our key is deleted before this returns".
    */
   public static CompletableFuture<Void> untilGone(java.util.function.Function<Runnable, CompletableFuture<?>> cleanup) {
+    // (a refused delete keeps being retried: this completes when it finally goes through, or the session is lost)
     CompletableFuture<Void> gone = new CompletableFuture<>();
     cleanup.apply(() -> gone.complete(null));
     return gone;
@@ -88,6 +91,12 @@ public final class KeyCleanup {
 
   private static CompletableFuture<Boolean> run(Session session, ByteSequence key,
                                                 Supplier<CompletableFuture<Boolean>> delete, Runnable after) {
+    io.etcdrecipes.recipes.SessionLostException lostCause = session.lostCause();
+    if (lostCause != null && lostCause.reason() == io.etcdrecipes.recipes.SessionLostException.Reason.ORPHANED) {
+      // orphan(): the lease and its keys are left for whoever resumes it; only let go of what is held locally
+      runQuietly(after);
+      return CompletableFuture.completedFuture(false);
+    }
     CompletableFuture<Boolean> first = new CompletableFuture<>();
     attempt(session, key, delete, after, first, FIRST_RETRY_MILLIS);
     return first;
@@ -113,14 +122,19 @@ public final class KeyCleanup {
         runQuietly(after);
         return;
       }
-      if (!Outcomes.mayHaveApplied(t)) { // a definite refusal (permission, ...): trying again cannot help
-        log.warn("{}: cannot be deleted ({}); its lease deletes it when the session ends", key.toStringUtf8(),
-            Blocking.unwrap(t).toString());
-        runQuietly(after);
+      if (Blocking.unwrap(t) instanceof io.etcdrecipes.client.ClosedClientException) {
+        log.debug("{}: not deleted, the client is closed; its lease takes the key", key.toStringUtf8());
+        runQuietly(after); // nobody can use the key through this client any more
         return;
       }
-      log.info("{}: delete failed ({}); retrying in {} ms while the session lives", key.toStringUtf8(),
-          Blocking.unwrap(t).toString(), backoffMillis);
+      if (!Outcomes.mayHaveApplied(t) && backoffMillis == FIRST_RETRY_MILLIS) {
+        // a definite refusal (permission, too many requests): the key is still there, so is whatever waits for it
+        log.warn("{}: refused to delete it ({}); retrying while the session lives (its lease deletes it when the"
+            + " session ends)", key.toStringUtf8(), Blocking.unwrap(t).toString());
+      } else {
+        log.info("{}: delete failed ({}); retrying in {} ms while the session lives", key.toStringUtf8(),
+            Blocking.unwrap(t).toString(), backoffMillis);
+      }
       try {
         SharedExecutors.timer().schedule(() -> attempt(session, key, delete, after, first,
             Math.min(MAX_RETRY_MILLIS, backoffMillis * 2)), backoffMillis, TimeUnit.MILLISECONDS);

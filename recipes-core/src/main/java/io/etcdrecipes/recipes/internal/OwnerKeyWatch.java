@@ -22,18 +22,20 @@ import java.util.concurrent.TimeUnit;
  * the one ownership was established at, so a delete that landed before the watch was created is delivered too.
  * Deletes only ({@code noPut}): a key created again has been deleted first. When the watch ends with an error (a
  * compaction), the key is read: gone or created again means deleted; else the watch starts again after that read.
- * {@code deleted} is called at most once, with whether the session's lease was still alive (a lease that is gone
- * took the key with it: that is the session's loss, not someone else's delete).
+ * {@code deleted} is called at most once, on the thread that delivers the watch's events (never one that completes
+ * RPCs) or the read's answer. The watch starts from a past revision, so etcd catches it up in its 100 ms loop once,
+ * at its start: a delete that came in the meantime is delivered then (docs/conventions.md, "Watches and reads").
  */
 public final class OwnerKeyWatch implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(OwnerKeyWatch.class);
-  private static final long RECHECK_BACKOFF_MILLIS = 500;
+  private static final long FIRST_RECHECK_DELAY_MILLIS = 500;
+  private static final long MAX_RECHECK_DELAY_MILLIS = 5_000;
 
-  /** What the owner hears: the key was deleted at {@code revision}; {@code leaseAlive} false when its lease is gone. */
+  /** What the owner hears: the key was deleted (or re-created) at {@code revision}. */
   @FunctionalInterface
   public interface Deleted {
-    void deleted(long revision, boolean leaseAlive);
+    void deleted(long revision);
   }
 
   private final Session session;
@@ -43,6 +45,7 @@ public final class OwnerKeyWatch implements AutoCloseable {
   // guarded by this
   private boolean over;
   private Watcher watcher;
+  private long recheckDelayMillis = FIRST_RECHECK_DELAY_MILLIS;
 
   private OwnerKeyWatch(Session session, ByteSequence key, long createRevision, Deleted deleted) {
     this.session = session;
@@ -102,13 +105,16 @@ public final class OwnerKeyWatch implements AutoCloseable {
     if (isOver()) {
       return;
     }
-    session.client().kv().get(key).whenComplete((r, t) -> {
+    session.client().kv().get(key).whenCompleteAsync((r, t) -> { // off the RPC thread: it may end the ownership
       if (isOver()) {
         return;
       }
       if (t != null) {
         if (session.state() != SessionState.LOST) {
-          SharedExecutors.timer().schedule(this::recheck, RECHECK_BACKOFF_MILLIS, TimeUnit.MILLISECONDS);
+          long delay = nextRecheckDelay();
+          log.debug("{}: cannot read the key after its watch failed ({}); again in {} ms", key.toStringUtf8(),
+              t.toString(), delay);
+          SharedExecutors.timer().schedule(this::recheck, delay, TimeUnit.MILLISECONDS);
         }
         return;
       }
@@ -118,7 +124,13 @@ public final class OwnerKeyWatch implements AutoCloseable {
       } else {
         watchFrom(r.header().revision() + 1);
       }
-    });
+    }, SharedExecutors.callbacks(session.client(), null));
+  }
+
+  private synchronized long nextRecheckDelay() {
+    long d = recheckDelayMillis;
+    recheckDelayMillis = Math.min(MAX_RECHECK_DELAY_MILLIS, d * 2);
+    return d;
   }
 
   private void gone(long revision) {
@@ -128,8 +140,7 @@ public final class OwnerKeyWatch implements AutoCloseable {
       }
     }
     close();
-    session.client().lease().timeToLive(session.leaseId(), false).whenComplete((ttl, t) ->
-        deleted.deleted(revision, t != null || ttl.ttl() >= 0)); // -1: no such lease
+    deleted.deleted(revision);
   }
 
   private synchronized boolean isOver() {
