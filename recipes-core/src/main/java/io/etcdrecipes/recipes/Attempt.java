@@ -425,7 +425,7 @@ public final class Attempt {
 
   private void own(Contender me, ResponseHeader header, LocalTurns.Turn turn) {
     Ownership o = Ownership.start(session, sessionPolicy, me, header.revision(),
-        held -> KeyCleanup.deleteGuarded(session.client().kv(), session, me, turn::release), releaseWhenLost);
+        held -> KeyCleanup.releaseHeld(session.client().kv(), session, me, turn::release), releaseWhenLost);
     if (result.complete(o)) {
       settled.complete(null);
     } else { // abandoned meanwhile
@@ -457,10 +457,17 @@ public final class Attempt {
    */
   private void deleteUnknown(LocalTurns.Turn turn, Throwable cause) {
     ByteSequence k = key();
-    Fences.raise(session.client().kv(), session, fence).thenCompose(v -> ownerKey
-        ? KeyCleanup.deleteAny(session.client().kv(), session, k, turn::release)
-        : KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, () -> { }))
-        .whenComplete((b, e) -> {
+    Fences.raiseAt(session.client().kv(), session, fence).thenCompose(at -> {
+      if (!ownerKey) {
+        return KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, () -> { });
+      }
+      if (at == 0) { // the session is lost: its lease takes the key
+        turn.release();
+        return CompletableFuture.completedFuture(false);
+      }
+      // guarded by the fence's revision: a retried delete that applies late cannot take the next caller's key
+      return KeyCleanup.deleteIfCreatedBy(session.client().kv(), session, k, at, turn::release);
+    }).whenComplete((b, e) -> {
           settled.complete(null);
           result.completeExceptionally(cause);
         });
@@ -488,10 +495,11 @@ public final class Attempt {
       retryMillis = Math.min(MAX_RETRY_MILLIS, retryMillis * 2);
     }
     log.debug("{}: create failed ({}); cleaning up and trying again in {} ms", this, cause.toString(), delay);
-    Fences.raise(session.client().kv(), session, raised)
-        .thenCompose(v -> KeyCleanup.untilGone(after -> ownerKey
-            ? KeyCleanup.deleteAny(session.client().kv(), session, k, after)
-            : KeyCleanup.deleteIfOnLease(session.client().kv(), session, k, after)))
+    // the delete is guarded by the fence's revision: retried after a lost answer it may apply late, and must then
+    // not delete what the next create made
+    Fences.raiseAt(session.client().kv(), session, raised)
+        .thenCompose(at -> at == 0 ? CompletableFuture.completedFuture(null) // lost: the lease takes the key
+            : KeyCleanup.untilGone(after -> KeyCleanup.deleteIfCreatedBy(session.client().kv(), session, k, at, after)))
         .whenComplete((v, e) -> {
           fence = Fences.newFence(session);
           try {

@@ -734,7 +734,8 @@ public final class Session implements AutoCloseable {
      * Where this session's recipes put their fence keys (default {@value #DEFAULT_FENCE_PREFIX}): every create of a
      * lock, permit or election key compares one, and a create whose answer was lost writes one (a small key on the
      * session's lease, gone with it). With RBAC, the application's role needs read and write on this prefix; put it
-     * under the application's own prefix (say {@code "app/.fences/"}) to need no other permission. Not empty.
+     * under the application's own prefix (say {@code "app/_fences/"}) to need no other permission — but not under the
+     * name of any lock or election (one named {@code "app"} would read the fence keys as contenders). Not empty.
      */
     public Builder fencePrefix(String prefix) {
       Objects.requireNonNull(prefix, "prefix");

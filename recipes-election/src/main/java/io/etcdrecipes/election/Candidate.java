@@ -205,23 +205,21 @@ final class Candidate {
    * (a selector: once its task returned and it resigned the term).
    */
   private void released(Leadership l) {
-    synchronized (this) {
-      if (term != l) {
-        return; // resigned by this candidate (resign, close, a lost term): already handled
-      }
-      term = null;
-      dispatcher.enqueue(() -> events.ended(l, null));
-      if (ownerResignsLostTerms) {
-        awaitingResign = l;
-      } else {
-        resigning = true;
-        dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> afterResign(true, 0)));
-      }
-    }
-    dispatcher.flush();
+    endTerm(l, null); // a term this candidate resigned itself (resign, close, a lost term) is no longer its term
   }
 
   private void lostTerm(Leadership l, OwnershipLostException why) {
+    endTerm(l, why);
+  }
+
+  /**
+   * Term {@code l} ended ({@code why}: lost; null: released by the owner's user). The owner hears {@code ended}; then,
+   * unless the owner resigns ended terms itself (a selector, once its task returned), the old term's key is given up
+   * — only once the owner heard it (its notLeader returned), so the next leader cannot start before we stopped, and
+   * a suspended session may still hold the key — and the candidate campaigns again behind the others, with a new key
+   * and a higher token, on a new session if this one is gone.
+   */
+  private void endTerm(Leadership l, OwnershipLostException why) {
     synchronized (this) {
       if (term != l) {
         return;
@@ -231,9 +229,6 @@ final class Candidate {
       if (ownerResignsLostTerms) {
         awaitingResign = l;
       } else {
-        // Only once the owner heard it (its notLeader returned): give the old term's key up (a suspended session may
-        // still hold it), so the next leader cannot start before we stopped, and our next term is a new key with a
-        // higher token; then campaign again, on a new session if this one is gone.
         resigning = true;
         dispatcher.enqueue(() -> l.resignAsync().whenComplete((b, e) -> afterResign(true, 0)));
       }
@@ -275,18 +270,23 @@ final class Candidate {
    */
   private void afterResign(boolean requeue, long delayMillis) {
     boolean again;
+    Session toClose = null;
     synchronized (this) {
       resigning = false;
       again = (requeue || requeueOnce) && !closed;
       requeueOnce = false;
       running = again;
+      if (!again) { // under the lock: a requeue() right after this opens a new session, never uses this one
+        toClose = session;
+        session = null;
+      }
     }
     if (again && delayMillis > 0) {
       SharedExecutors.timer().schedule(this::next, delayMillis, TimeUnit.MILLISECONDS);
     } else if (again) {
       next();
-    } else {
-      closeSession();
+    } else if (toClose != null) {
+      toClose.closeAsync();
     }
   }
 

@@ -94,7 +94,10 @@ public final class Election {
     return Keys.ownerKey(prefix, session.leaseId());
   }
 
-  /** Campaigns with {@code value} for at most {@code timeout}; on {@link TimeoutException} our key is already gone. */
+  /**
+   * Campaigns with {@code value} for at most {@code timeout}; on {@link TimeoutException} our key is already gone
+   * (while etcd cannot be reached, it is deleted in the background once it can).
+   */
   public Leadership campaign(ByteSequence value, Duration timeout) throws InterruptedException, TimeoutException {
     Blocking.checkTimeout(timeout, "timeout");
     checkValue(value);
@@ -171,7 +174,7 @@ public final class Election {
     }
     Contender me = new Contender(key, createRevision);
     Ownership o = Ownership.start(session, policy, me, kv.modRevision(),
-        held -> KeyCleanup.deleteGuarded(session.client().kv(), session, me, turn::release));
+        held -> KeyCleanup.releaseHeld(session.client().kv(), session, me, turn::release));
     return new Leadership(session, o, kv.value());
   }
 

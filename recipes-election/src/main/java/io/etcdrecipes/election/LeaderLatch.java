@@ -149,8 +149,8 @@ public final class LeaderLatch implements AutoCloseable {
    * Gives the current term up, if this participant leads, and stays in the running behind the others: the key is
    * deleted (the next candidate leads at once), listeners hear {@code notLeader}, and the latch campaigns again with a
    * new key. Closing or resigning a term the latch handed out does the same. Returns whether it led; waits for the
-   * delete at most the client's call timeout ({@link io.etcdrecipes.client.EtcdException} then; it goes on in the
-   * background). {@link IllegalStateException} when not started or closed.
+   * delete at most the client's call timeout plus a second ({@link io.etcdrecipes.client.EtcdException} then; it goes
+   * on in the background). {@link IllegalStateException} when not started or closed.
    */
   public boolean yield() {
     Leadership l;

@@ -44,6 +44,9 @@ final class LeaderObserver implements Registration {
   private boolean reportedNone;
   private Watcher watcher; // guarded by this
   private boolean closed; // guarded by this
+  private static final long FIRST_RESTART_DELAY_MILLIS = 100;
+  private static final long MAX_RESTART_DELAY_MILLIS = 5_000;
+  private long restartDelayMillis = FIRST_RESTART_DELAY_MILLIS; // guarded by this
 
   LeaderObserver(EtcdClient client, ByteSequence prefix, LeaderListener listener) {
     this.client = client;
@@ -97,6 +100,11 @@ final class LeaderObserver implements Registration {
           @Override
           public void onNext(WatchResponse response) {
             List<WatchEvent> events = response.events();
+            if (!events.isEmpty()) {
+              synchronized (LeaderObserver.this) {
+                restartDelayMillis = FIRST_RESTART_DELAY_MILLIS;
+              }
+            }
             for (int i = 0; i < events.size(); i++) {
               apply(events.get(i));
               boolean lastOfRevision = i == events.size() - 1
@@ -137,17 +145,26 @@ final class LeaderObserver implements Registration {
       return false;
     }
     if (c instanceof EtcdException e && e.code() == io.etcdrecipes.client.ErrorCode.RESOURCE_EXHAUSTED) {
-      return true;
+      // etcd's "too many requests" passes; gRPC's "message larger than max" (same code) does not
+      return e.serverError() == io.etcdrecipes.client.ServerError.TOO_MANY_REQUESTS;
     }
     return Outcomes.mayHaveApplied(c);
   }
 
   /** After compaction or a watch failure worth retrying: read the candidates again and follow from there. */
   private void restart() {
+    long delay;
     synchronized (this) {
       watcher = null;
+      delay = restartDelayMillis;
+      restartDelayMillis = Math.min(MAX_RESTART_DELAY_MILLIS, restartDelayMillis * 2);
     }
-    read(100);
+    // a watch that fails right after each read must not loop at RPC speed: back off until an event comes through
+    try {
+      SharedExecutors.timer().schedule(() -> read(100), delay, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   private void apply(WatchEvent e) {

@@ -189,8 +189,8 @@ public final class LeaderSelector implements AutoCloseable {
   /**
    * Campaigns once more (Curator's {@code requeue}), for a selector built with {@code autoRequeue(false)}: at once when
    * it neither leads nor campaigns, else after the running term's task returned. Returns false when a campaign is
-   * already queued (always so with auto-requeue, where every term is followed by one). {@link IllegalStateException}
-   * when not started or closed.
+   * already queued or under way. With auto-requeue every term is followed by a campaign anyway: there it changes
+   * nothing. {@link IllegalStateException} when not started or closed.
    */
   public boolean requeue() {
     synchronized (this) {

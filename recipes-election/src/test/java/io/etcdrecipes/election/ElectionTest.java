@@ -157,12 +157,11 @@ class ElectionTest {
     Session leader = t.session(t.client(), Duration.ofSeconds(10));
     Session before = t.session(t.client(), Duration.ofSeconds(10));
     try (Leadership term = Election.create(leader, name).campaign("a", Timing.seconds(5))) {
-      CompletableFuture<Leadership> waiting = Election.create(before, name).campaignAsync("b");
-      await().atMost(Timing.seconds(5)).until(() -> keys(t.client(), name).size() == 2);
-      ByteSequence candidateKey = ByteSequence.of(name + "/" + Long.toHexString(before.leaseId()));
-      long token = get(t.client().kv().get(candidateKey)).first().createRevision();
-      before.orphan(); // the candidate's process "restarts": its lease and its key stay
-      await().atMost(Timing.seconds(5)).until(waiting::isDone);
+      // a candidate's key, as a candidate process leaves it when it dies while it waits
+      ByteSequence candidateKey = Keys.ownerKey(ByteSequence.of(name), before.leaseId());
+      long token = get(t.client().kv().put(candidateKey, ByteSequence.of("b"),
+          io.etcdrecipes.client.PutOption.lease(before.leaseId()))).header().revision();
+      before.orphan(); // the process "restarts": its lease and its key stay
 
       Session after = t.closeLater(Session.builder(t.client()).leaseId(before.leaseId()).build(Timing.seconds(10)));
       assertThatThrownBy(() -> Election.create(after, name).resume(token))

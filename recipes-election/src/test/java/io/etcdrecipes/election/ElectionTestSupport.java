@@ -47,6 +47,23 @@ final class ElectionTestSupport implements AutoCloseable {
     return session(client(), Duration.ofSeconds(10));
   }
 
+  /** A latch (closed with the rest) whose listener records {@code id+<token>} on isLeader and {@code id-} on notLeader. */
+  LeaderLatch recordingLatch(EtcdClient c, String name, String id, Duration ttl, List<String> events) {
+    LeaderLatch l = closeLater(LeaderLatch.builder(c, name, id).ttl(ttl).build());
+    l.addListener(new LeaderLatchListener() {
+      @Override
+      public void isLeader(Leadership term) {
+        events.add(id + "+" + term.fencingToken());
+      }
+
+      @Override
+      public void notLeader() {
+        events.add(id + "-");
+      }
+    });
+    return l;
+  }
+
   synchronized <T extends AutoCloseable> T closeLater(T c) {
     toClose.add(c);
     return c;

@@ -63,18 +63,6 @@ class LatchKeyDeletedTest {
   }
 
   private LeaderLatch latch(EtcdClient c, String name, String id, List<String> events) {
-    LeaderLatch l = t.closeLater(LeaderLatch.builder(c, name, id).ttl(Duration.ofSeconds(5)).build());
-    l.addListener(new LeaderLatchListener() {
-      @Override
-      public void isLeader(Leadership term) {
-        events.add(id + "+" + term.fencingToken());
-      }
-
-      @Override
-      public void notLeader() {
-        events.add(id + "-");
-      }
-    });
-    return l;
+    return t.recordingLatch(c, name, id, Duration.ofSeconds(5), events);
   }
 }

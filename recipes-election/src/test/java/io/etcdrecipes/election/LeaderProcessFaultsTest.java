@@ -169,8 +169,12 @@ class LeaderProcessFaultsTest {
       List<String> expected = mode == LeaderChild.Mode.LATCH
           ? List.of("GUARDED ", "COMMIT ", "UNGUARDED ", "VALID ", "LOST ", "NOT_LEADER ")
           : List.of("GUARDED ", "COMMIT ", "UNGUARDED ", "VALID ", "LOST ");
-      await().atMost(Timing.seconds(10)).alias("the resumed leader's output " + leader.lines())
-          .until(() -> expected.stream().allMatch(p -> after(leader, before).stream().anyMatch(l -> l.startsWith(p))));
+      try {
+        await().atMost(Timing.seconds(10)).until(() -> expected.stream()
+            .allMatch(p -> after(leader, before).stream().anyMatch(l -> l.startsWith(p))));
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError("the resumed leader printed " + after(leader, before) + ", expected " + expected, e);
+      }
       List<String> lines = after(leader, before);
       assertThat(line(lines, "GUARDED ")).as("the term's guard, sent to the server").isEqualTo("GUARDED REJECTED");
       assertThat(line(lines, "COMMIT ")).as("Leadership.commit")

@@ -21,7 +21,10 @@ public interface DistributedLock {
   /** The name the lock was created with (its key prefix). */
   String name();
 
-  /** Waits at most {@code timeout} ({@code > 0}); on {@link TimeoutException} the attempt's key is already deleted. */
+  /**
+   * Waits at most {@code timeout} ({@code > 0}); on {@link TimeoutException} the attempt's key is already deleted
+   * (while etcd cannot be reached, it is deleted in the background once it can: docs/conventions.md).
+   */
   Ownership lock(Duration timeout) throws InterruptedException, TimeoutException;
 
   /** Waits until held or interrupted; on interrupt the attempt's key is deleted before {@link InterruptedException}. */

@@ -80,7 +80,10 @@ public final class Semaphore {
     return permits;
   }
 
-  /** Waits at most {@code timeout} for a permit; on {@link TimeoutException} the claim's key is already deleted. */
+  /**
+   * Waits at most {@code timeout} for a permit; on {@link TimeoutException} the claim's key is already deleted (while
+   * etcd cannot be reached, in the background once it can).
+   */
   public Ownership acquire(Duration timeout) throws InterruptedException, TimeoutException {
     return claims.lock(timeout);
   }

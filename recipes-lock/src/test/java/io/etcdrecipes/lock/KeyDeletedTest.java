@@ -41,6 +41,8 @@ class KeyDeletedTest {
     Session s = t.session(c);
     Session other = t.session(c);
     Ownership held = Mutex.create(s, "key-deleted/mutex").lock(Timing.seconds(5));
+    java.util.concurrent.CompletableFuture<OwnershipLostException> heard = new java.util.concurrent.CompletableFuture<>();
+    held.onLost(heard::complete);
     var waiting = Mutex.create(other, "key-deleted/mutex").lockAsync();
 
     get(operator.kv().delete(held.key()));
@@ -48,6 +50,9 @@ class KeyDeletedTest {
     OwnershipLostException why = held.lost().get(Timing.millis(1_000).toMillis(), TimeUnit.MILLISECONDS);
     assertThat(why.reason()).isEqualTo(OwnershipLostException.Reason.KEY_GONE);
     assertThat(held.isValid()).isFalse();
+    // the onLost listener hears it too (a lost hold lets go of its local turn at once: the listener must still run)
+    assertThat(heard.get(Timing.seconds(5).toMillis(), TimeUnit.MILLISECONDS).reason())
+        .isEqualTo(OwnershipLostException.Reason.KEY_GONE);
     assertThatCommitIsRefused(c, held);
 
     try (Ownership next = waiting.get(Timing.seconds(5).toMillis(), TimeUnit.MILLISECONDS)) {
@@ -70,9 +75,13 @@ class KeyDeletedTest {
     // a long TTL: its keep-alive (every 10 s) would notice the lease gone only much later
     Session s = t.session(c, java.time.Duration.ofSeconds(30));
     Ownership held = Mutex.create(s, "key-deleted/revoked").lock(Timing.seconds(5));
+    java.util.concurrent.CompletableFuture<OwnershipLostException> heard = new java.util.concurrent.CompletableFuture<>();
+    held.onLost(heard::complete);
 
     get(operator.lease().revoke(s.leaseId())); // as `etcdctl lease revoke` would: the key goes with it
     held.lost().get(Timing.millis(1_000).toMillis(), TimeUnit.MILLISECONDS);
+    assertThat(heard.get(Timing.seconds(5).toMillis(), TimeUnit.MILLISECONDS).reason())
+        .isEqualTo(OwnershipLostException.Reason.SESSION_LOST);
     assertThat(held.isValid()).isFalse();
     org.awaitility.Awaitility.await().atMost(Timing.seconds(3))
         .until(() -> s.state() == io.etcdrecipes.recipes.SessionState.LOST);

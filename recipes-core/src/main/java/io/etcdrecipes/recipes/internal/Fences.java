@@ -51,6 +51,17 @@ public final class Fences {
   }
 
   /**
+   * Raises the fence (retried as {@link #raise}); completes with the revision it was raised at, or with 0 once the
+   * session is lost.
+   */
+  public static CompletableFuture<Long> raiseAt(KV kv, Session session, ByteSequence fence) {
+    CompletableFuture<Long> done = new CompletableFuture<>();
+    attempt(session, fence, () -> kv.put(fence, ByteSequence.EMPTY, PutOption.lease(session.leaseId()))
+        .thenApply(r -> r.header().revision()), done, 100);
+    return done.thenApply(r -> r == null ? 0L : r);
+  }
+
+  /**
    * Raises the fence and reads {@code read} in the same transaction (retried as {@link #raise}): the read sees the
    * state once no fenced create can apply any more, at a revision where the session's lease was alive (a put on an
    * expired lease fails). Completes with the read's response, or with null once the session is lost.

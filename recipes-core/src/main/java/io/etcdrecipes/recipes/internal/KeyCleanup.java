@@ -40,6 +40,20 @@ public final class KeyCleanup {
         .then(Op.delete(c.key())).commit().thenApply(r -> r.succeeded()), after);
   }
 
+  /**
+   * Lets go of a <em>held</em> key ({@code c}): {@link #deleteGuarded}, except after {@link Session#orphan()}, when the
+   * lease and the keys it holds are left for whoever resumes the lease — then only {@code after} runs (what is held
+   * in this process). A key that was only waiting is deleted whatever the session (nobody could take it up).
+   */
+  public static CompletableFuture<Boolean> releaseHeld(KV kv, Session session, Contender c, Runnable after) {
+    io.etcdrecipes.recipes.SessionLostException lostCause = session.lostCause();
+    if (lostCause != null && lostCause.reason() == io.etcdrecipes.recipes.SessionLostException.Reason.ORPHANED) {
+      runQuietly(after);
+      return CompletableFuture.completedFuture(false);
+    }
+    return deleteGuarded(kv, session, c, after);
+  }
+
   /** Deletes {@code key} if it is still the version written at {@code modRevision} (a flag someone may write again). */
   public static CompletableFuture<Boolean> deleteIfUnchanged(KV kv, Session session, ByteSequence key, long modRevision,
                                                             Runnable after) {
@@ -75,6 +89,17 @@ public final class KeyCleanup {
     return Fences.raise(kv, session, fence).thenCompose(v -> deleteIfOnLease(kv, session, key, after));
   }
 
+  /**
+   * Deletes {@code key} if it was created at or before {@code revision}: after a fence raised at {@code revision}, the
+   * incarnation a lost create may have made, never one a later create of the caller made (a delete retried after its
+   * answer was lost may apply late).
+   */
+  public static CompletableFuture<Boolean> deleteIfCreatedBy(KV kv, Session session, ByteSequence key, long revision,
+                                                             Runnable after) {
+    return run(session, key, () -> kv.txn().when(Compare.createRevision(key).less(revision + 1))
+        .then(Op.delete(key)).commit().thenApply(r -> r.succeeded()), after);
+  }
+
   /** Deletes {@code key} whatever its revision (the caller knows nobody else uses it). */
   public static CompletableFuture<Boolean> deleteAny(KV kv, Session session, ByteSequence key, Runnable after) {
     return run(session, key, () -> kv.delete(key).thenApply(r -> r.deleted() > 0), after);
@@ -91,12 +116,6 @@ public final class KeyCleanup {
 
   private static CompletableFuture<Boolean> run(Session session, ByteSequence key,
                                                 Supplier<CompletableFuture<Boolean>> delete, Runnable after) {
-    io.etcdrecipes.recipes.SessionLostException lostCause = session.lostCause();
-    if (lostCause != null && lostCause.reason() == io.etcdrecipes.recipes.SessionLostException.Reason.ORPHANED) {
-      // orphan(): the lease and its keys are left for whoever resumes it; only let go of what is held locally
-      runQuietly(after);
-      return CompletableFuture.completedFuture(false);
-    }
     CompletableFuture<Boolean> first = new CompletableFuture<>();
     attempt(session, key, delete, after, first, FIRST_RETRY_MILLIS);
     return first;
@@ -111,22 +130,26 @@ public final class KeyCleanup {
       f = CompletableFuture.failedFuture(e);
     }
     f.whenComplete((deleted, t) -> {
+      // 'after' before the caller hears: whoever the caller tells next (a tryLock's caller trying again) finds the
+      // local turn free already
       if (t == null) {
-        first.complete(deleted);
         runQuietly(after);
+        first.complete(deleted);
         return;
       }
-      first.completeExceptionally(Blocking.unwrap(t));
       if (session.state() == SessionState.LOST) {
         log.debug("{}: not deleted ({}); the session is lost, its lease takes the key", key.toStringUtf8(), t.toString());
         runQuietly(after);
+        first.completeExceptionally(Blocking.unwrap(t));
         return;
       }
       if (Blocking.unwrap(t) instanceof io.etcdrecipes.client.ClosedClientException) {
         log.debug("{}: not deleted, the client is closed; its lease takes the key", key.toStringUtf8());
         runQuietly(after); // nobody can use the key through this client any more
+        first.completeExceptionally(Blocking.unwrap(t));
         return;
       }
+      first.completeExceptionally(Blocking.unwrap(t));
       if (!Outcomes.mayHaveApplied(t) && backoffMillis == FIRST_RETRY_MILLIS) {
         // a definite refusal (permission, too many requests): the key is still there, so is whatever waits for it
         log.warn("{}: refused to delete it ({}); retrying while the session lives (its lease deletes it when the"
