@@ -11,6 +11,8 @@ import io.etcdrecipes.client.WatchEvent;
 import io.etcdrecipes.recipes.WaitForEvents;
 import io.etcdrecipes.recipes.internal.Blocking;
 import io.etcdrecipes.recipes.internal.Names;
+import io.etcdrecipes.recipes.internal.Outcomes;
+import io.etcdrecipes.recipes.internal.SharedExecutors;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -81,22 +83,27 @@ public final class Barrier {
   /** Completes once the barrier is not held (at once if it is not held now); cancelling it stops waiting. */
   public CompletableFuture<Void> awaitAsync() {
     CompletableFuture<Void> result = new CompletableFuture<>();
-    awaitRound(result, 0);
+    awaitRound(result, 0, FIRST_RETRY_MILLIS);
     return result;
   }
+
+  private static final long FIRST_RETRY_MILLIS = 50;
+  private static final long MAX_RETRY_MILLIS = 1_000;
 
   /**
    * One read, then a watch for the delete from the revision after it. A watch behind a compaction reads again: the
    * hold it waited for ({@code heldSince}, the key's create revision; 0 on the first read) is over if the key is
    * gone or was created again since — a release followed by a new hold must not keep the waiter for the next one.
+   * A read or watch that fails with a transient error (an etcd election, a killed member) starts the round again after
+   * a backoff of 50 ms doubling to 1 s, until the caller's own timeout (docs/conventions.md).
    */
-  private void awaitRound(CompletableFuture<Void> result, long heldSince) {
+  private void awaitRound(CompletableFuture<Void> result, long heldSince, long backoffMillis) {
     if (result.isDone()) {
       return;
     }
     client.kv().get(key).whenComplete((r, t) -> {
       if (t != null) {
-        result.completeExceptionally(Blocking.unwrap(t));
+        retryOrFail(result, heldSince, t, backoffMillis);
       } else if (r.isEmpty() || (heldSince != 0 && r.kvs().get(0).createRevision() != heldSince)) {
         result.complete(null);
       } else {
@@ -106,15 +113,29 @@ public final class Barrier {
         w.future().whenComplete((ev, e) -> {
           Throwable c = e == null ? null : Blocking.unwrap(e);
           if (c instanceof CompactedException) {
-            awaitRound(result, held); // the delete may be among what was compacted away: read again
+            awaitRound(result, held, FIRST_RETRY_MILLIS); // the delete may be among what was compacted away: read again
           } else if (c != null) {
-            result.completeExceptionally(c);
+            retryOrFail(result, held, c, backoffMillis);
           } else {
             result.complete(null);
           }
         });
       }
     });
+  }
+
+  private void retryOrFail(CompletableFuture<Void> result, long heldSince, Throwable failure, long backoffMillis) {
+    Throwable c = Blocking.unwrap(failure);
+    if (result.isDone() || !Outcomes.isTransient(c)) {
+      result.completeExceptionally(c);
+      return;
+    }
+    try {
+      SharedExecutors.timer().schedule(() -> awaitRound(result, heldSince, Math.min(MAX_RETRY_MILLIS, backoffMillis * 2)),
+          backoffMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) { // the timer refused (shutting down)
+      result.completeExceptionally(c);
+    }
   }
 
   /** Waits at most {@code timeout} for the barrier to be released; {@link TimeoutException} stops the wait's watch. */

@@ -62,6 +62,32 @@ class LatchKeyDeletedTest {
     assertThat(events).containsSubsequence("b+" + next.fencingToken(), "a+" + again.fencingToken());
   }
 
+  @Test
+  void aSelectorWhoseKeyIsDeletedInterruptsItsTaskAndLeadsAgain() throws Exception {
+    EtcdClient c = t.client();
+    java.util.concurrent.CompletableFuture<Leadership> running = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Boolean> interrupted = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+    LeaderSelector s = t.closeLater(LeaderSelector.builder(c, "selector-key-deleted", "s", term -> {
+      if (runs.incrementAndGet() > 1) {
+        Thread.sleep(20); // a later term: of normal length
+        return;
+      }
+      running.complete(term);
+      try {
+        Thread.sleep(Timing.seconds(20).toMillis()); // works until told to stop
+        interrupted.complete(false);
+      } catch (InterruptedException e) {
+        interrupted.complete(true);
+      }
+    }).ttl(Duration.ofSeconds(5)).build());
+    s.start();
+    Leadership term = get(running, Timing.seconds(10));
+    get(c.kv().delete(term.key())); // as `etcdctl del` of the leader's key would
+    assertThat(get(interrupted, Timing.seconds(5))).isTrue();
+    await().atMost(Timing.seconds(10)).until(() -> runs.get() >= 2);
+  }
+
   private LeaderLatch latch(EtcdClient c, String name, String id, List<String> events) {
     return t.recordingLatch(c, name, id, Duration.ofSeconds(5), events);
   }

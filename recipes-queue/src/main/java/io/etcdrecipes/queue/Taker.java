@@ -23,10 +23,12 @@ import io.etcdrecipes.recipes.internal.Blocking;
 import io.etcdrecipes.recipes.internal.Fences;
 import io.etcdrecipes.recipes.internal.KeyCleanup;
 import io.etcdrecipes.recipes.internal.Outcomes;
+import io.etcdrecipes.recipes.internal.SharedExecutors;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One dequeue, from start to an item or to giving up with nothing taken. The oldest free item is always the one
@@ -53,6 +55,8 @@ final class Taker<T> {
 
   private static final int FIRST_BATCH = 16;
   private static final int MAX_BATCH = 4096;
+  private static final long FIRST_RETRY_MILLIS = 50;
+  private static final long MAX_RETRY_MILLIS = 1_000;
 
   private final QueueLayout layout;
   private final Session session;
@@ -60,8 +64,9 @@ final class Taker<T> {
   private final KV kv;
   private final CompletableFuture<T> result = new CompletableFuture<>();
   private final boolean waits;
-  private final ByteSequence fence;
+  private volatile ByteSequence fence; // a new one for each join after a join's answer was lost
   private final TakerWait wait;
+  private long retryMillis = FIRST_RETRY_MILLIS; // guarded by this
 
   // guarded by this
   private Contender line;
@@ -86,7 +91,7 @@ final class Taker<T> {
     this.waits = waits;
     this.fence = Fences.newFence(session);
     this.itemsStart = layout.itemsFrom;
-    this.wait = new TakerWait(session.client().watch(), this::waitEnded, this::fail);
+    this.wait = new TakerWait(session.client().watch(), this::waitEnded, this::waitFailed);
   }
 
   static <T> Taker<T> start(QueueLayout layout, Session session, ClaimRule<T> rule, boolean waits) {
@@ -128,7 +133,7 @@ final class Taker<T> {
     reads.addAll(rule.extraReads());
     kv.txn().then(reads.toArray(new Op[0])).commit().whenComplete((r, e) -> {
       if (e != null) {
-        fail(Blocking.unwrap(e));
+        retryOrFail(e, this::fastPath);
         return;
       }
       boolean lineBusy = !r.getResponse(1).isEmpty();
@@ -193,6 +198,13 @@ final class Taker<T> {
             CompletableFuture<?> cleaned = Outcomes.mayHaveApplied(e)
                 ? KeyCleanup.deleteAfterFence(kv, session, fence, key, () -> { })
                 : CompletableFuture.completedFuture(null);
+            if (!leave && retries(e)) { // once the fence is raised and the key gone: join again, with a new fence
+              cleaned.whenComplete((v, x) -> {
+                fence = Fences.newFence(session);
+                later(this::join, e);
+              });
+              return;
+            }
             fail(Blocking.unwrap(e));
             cleaned.whenComplete((v, x) -> completeLate());
           } else if (!r.succeeded()) {
@@ -229,7 +241,7 @@ final class Taker<T> {
         return; // a newer read, or a take, decides (a stale read's failure too: a take may be in flight)
       }
       if (e != null) {
-        fail(Blocking.unwrap(e));
+        retryOrFail(e, this::lineRound);
         return;
       }
       KeyValue mine = r.getResponse(r.responses().size() - 1).first();
@@ -273,6 +285,50 @@ final class Taker<T> {
   private void startWait(int myRound, Object spec, List<TakerWait.Target> targets) {
     if (isCurrent(myRound)) {
       wait.start(spec, targets);
+    }
+  }
+
+  /**
+   * Whether a step that failed with {@code e} runs again (docs/conventions.md: waits ride through transient failures
+   * within the caller's deadline): a waiting take, a transient failure, a session not lost, nothing stopping.
+   */
+  private boolean retries(Throwable e) {
+    return waits && Outcomes.isTransient(Blocking.unwrap(e)) && session.state() != SessionState.LOST && !stopped();
+  }
+
+  /** Runs {@code step} again after the backoff (50 ms doubling to 1 s) when {@link #retries}, else fails the call. */
+  private void retryOrFail(Throwable e, Runnable step) {
+    if (retries(e)) {
+      later(step, e);
+    } else {
+      fail(Blocking.unwrap(e));
+    }
+  }
+
+  private void later(Runnable step, Throwable e) {
+    long delay;
+    synchronized (this) {
+      delay = retryMillis;
+      retryMillis = Math.min(MAX_RETRY_MILLIS, retryMillis * 2);
+    }
+    try {
+      SharedExecutors.timer().schedule(() -> {
+        if (!stopped()) {
+          step.run();
+        }
+      }, delay, TimeUnit.MILLISECONDS);
+    } catch (RuntimeException refused) { // shutting down
+      fail(Blocking.unwrap(e));
+    }
+  }
+
+  /** A watch of the wait failed: read again after the backoff when transient, else fail. */
+  private void waitFailed(Throwable e) {
+    if (retries(e)) {
+      wait.stop();
+      later(this::lineRound, e);
+    } else {
+      fail(e);
     }
   }
 

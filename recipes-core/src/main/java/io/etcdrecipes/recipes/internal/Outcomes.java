@@ -37,6 +37,10 @@ public final class Outcomes {
     if (!(t instanceof EtcdException e) || t instanceof ClosedClientException) {
       return false;
     }
-    return e.code() == ErrorCode.UNAVAILABLE || e.code() == ErrorCode.DEADLINE_EXCEEDED;
+    // etcd answers a request whose deadline (propagated with the call) ran out on the server with its own
+    // "context deadline exceeded" as UNKNOWN: the same deadline, seen from the other side
+    return e.code() == ErrorCode.UNAVAILABLE || e.code() == ErrorCode.DEADLINE_EXCEEDED
+        || (e.code() == ErrorCode.UNKNOWN && e.getMessage() != null
+            && e.getMessage().contains("context deadline exceeded"));
   }
 }
