@@ -187,24 +187,26 @@ final class Taker<T> {
     kv.txn().when(Compare.version(key).equal(0), Fences.notRaised(fence))
         .then(Op.put(key, ByteSequence.EMPTY, PutOption.lease(session.leaseId()))).commit().whenComplete((r, e) -> {
           boolean leave;
+          boolean rejoin;
           synchronized (this) {
             joining = false;
             if (e == null && r.succeeded()) {
               line = new Contender(key, r.header().revision());
             }
             leave = stoppedLocked();
+            rejoin = e != null && !leave && retries(e);
+            if (rejoin) {
+              joining = true; // still joining: the cleanup below is part of it (a give-up waits for it)
+            }
+          }
+          if (rejoin) {
+            rejoinAfterCleanup(key, e);
+            return;
           }
           if (e != null) {
             CompletableFuture<?> cleaned = Outcomes.mayHaveApplied(e)
                 ? KeyCleanup.deleteAfterFence(kv, session, fence, key, () -> { })
                 : CompletableFuture.completedFuture(null);
-            if (!leave && retries(e)) { // once the fence is raised and the key gone: join again, with a new fence
-              cleaned.whenComplete((v, x) -> {
-                fence = Fences.newFence(session);
-                later(this::join, e);
-              });
-              return;
-            }
             fail(Blocking.unwrap(e));
             cleaned.whenComplete((v, x) -> completeLate());
           } else if (!r.succeeded()) {
@@ -289,6 +291,28 @@ final class Taker<T> {
   }
 
   /**
+   * A join whose answer was lost, transiently: raise the fence and delete the key it may have made — until it is gone,
+   * and counted as part of the join ({@code joining}), so that a give-up meanwhile waits for it rather than leave the
+   * key behind — then join again, with a new fence, after the backoff.
+   */
+  private void rejoinAfterCleanup(ByteSequence key, Throwable e) {
+    ByteSequence raised = fence;
+    KeyCleanup.untilGone(after -> KeyCleanup.deleteAfterFence(kv, session, raised, key, after)).whenComplete((v, x) -> {
+      boolean stop;
+      synchronized (this) {
+        joining = false;
+        stop = stoppedLocked();
+      }
+      if (stop) {
+        completeLate(); // a give-up waited for this cleanup
+        return;
+      }
+      fence = Fences.newFence(session);
+      later(this::join, e);
+    });
+  }
+
+  /**
    * Whether a step that failed with {@code e} runs again (docs/conventions.md: waits ride through transient failures
    * within the caller's deadline): a waiting take, a transient failure, a session not lost, nothing stopping.
    */
@@ -301,7 +325,8 @@ final class Taker<T> {
     if (retries(e)) {
       later(step, e);
     } else {
-      fail(Blocking.unwrap(e));
+      SessionLostException lost = session.lostCause(); // lost: say so, not the call's error
+      fail(lost != null ? lost : Blocking.unwrap(e));
     }
   }
 
@@ -391,6 +416,7 @@ final class Taker<T> {
    */
   private void recoverTake(ClaimRule.Take<T> take, Contender me, Throwable cause) {
     Fences.raiseAndRead(kv, session, fence, Op.get(me.key())).whenComplete((g, x) -> {
+      fence = Fences.newFence(session); // raised: whatever comes next (a rejoin after a dead-letter move) needs a new one
       boolean applied = x == null && g != null && g.kvs().stream()
           .noneMatch(k -> k.createRevision() == me.createRevision());
       if (!applied) {

@@ -101,8 +101,11 @@ class ReliableQueueUnderFaultsTest {
         for (CompletableFuture<Void> p : producers) {
           get(p, Timing.seconds(30));
         }
-        // the faults go on while the consumers take (and retake) what is left
+        // the faults go on while the consumers take (and retake) what is left, and at least until two members (one
+        // of them the leader) were killed: waiting consumers ride through them, so the items may all be gone sooner
         await().atMost(Timing.seconds(20)).ignoreExceptions().until(() -> observer.size() == 0);
+        await().atMost(Timing.seconds(20))
+            .until(() -> nemesis.kills.get() >= 2 && nemesis.leaderKills.get() >= 1 || !nemesis.isAlive());
       } finally {
         nemesis.stopAndRestore();
       }
