@@ -42,17 +42,19 @@ public final class Barrier {
   private final String name;
   private final ByteSequence key;
 
-  private Barrier(EtcdClient client, String key) {
+  private Barrier(EtcdClient client, String name) {
     this.client = Objects.requireNonNull(client, "client");
-    this.key = Names.prefix(key, "key");
-    this.name = key;
+    this.key = Names.prefix(name, "name");
+    this.name = name;
   }
 
-  public static Barrier create(EtcdClient client, String key) {
-    return new Barrier(client, key);
+  /** The barrier {@code name} (its key: Go's {@code recipe.Barrier} keeps the flag at exactly that key). */
+  public static Barrier create(EtcdClient client, String name) {
+    return new Barrier(client, name);
   }
 
-  public String key() {
+  /** The name the barrier was created with (the key of its flag), as every recipe names its {@code name()}. */
+  public String name() {
     return name;
   }
 

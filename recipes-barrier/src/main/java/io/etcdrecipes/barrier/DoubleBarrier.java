@@ -71,21 +71,26 @@ public final class DoubleBarrier {
   /** Our key while we are in (entered, not left yet). */
   volatile Contender mine;
 
-  private DoubleBarrier(Session session, String key, int count) {
+  private DoubleBarrier(Session session, String name, int count) {
     this.session = Objects.requireNonNull(session, "session");
-    ByteSequence prefix = Names.prefix(key, "key");
+    ByteSequence prefix = Names.prefix(name, "name");
     if (count < 1) {
       throw new IllegalArgumentException("count must be >= 1, got " + count);
     }
-    this.name = key;
+    this.name = name;
     this.count = count;
     this.waiters = prefix.concat("/waiters");
     this.ready = prefix.concat("/ready");
     this.kv = session.client().kv();
   }
 
-  public static DoubleBarrier create(Session session, String key, int count) {
-    return new DoubleBarrier(session, key, count);
+  public static DoubleBarrier create(Session session, String name, int count) {
+    return new DoubleBarrier(session, name, count);
+  }
+
+  /** The name the barrier was created with (the prefix of its keys). */
+  public String name() {
+    return name;
   }
 
   public int count() {

@@ -146,19 +146,34 @@ public final class Election {
    * left in place then: {@link #campaign} on this session takes it up and waits for its turn.
    */
   public Leadership resume(long createRevision) throws InterruptedException {
-    ByteSequence key = key();
-    KeyValue kv;
-    KeyValue oldest;
-    try {
-      io.etcdrecipes.client.TxnResponse r = Blocking.await(session.client().kv().txn()
-              .then(Op.get(key), Op.get(candidates, GetOption.firstCreate())).commit(),
-          session.client().config().callTimeout().plusSeconds(1));
-      kv = r.getResponse(0).first();
-      oldest = r.getResponse(1).first();
+    io.etcdrecipes.client.TxnResponse r;
+    try { // the read bounded; the term is taken up here, after it, so that a timeout leaves nothing taken up
+      r = Blocking.await(resumeRead(), session.client().config().callTimeout().plusSeconds(1));
     } catch (TimeoutException e) {
       throw new io.etcdrecipes.client.DeadlineExceededException(io.etcdrecipes.client.ErrorCode.DEADLINE_EXCEEDED,
           "resume: no answer in time", null, e);
     }
+    return resumed(r, createRevision);
+  }
+
+  /**
+   * {@link #resume(long)} as a future (one read); fails with the exceptions {@code resume} throws. Completing or
+   * cancelling the returned future before it has the term gives the term up (resigned) if it is taken up after that.
+   */
+  public CompletableFuture<Leadership> resumeAsync(long createRevision) {
+    return Blocking.giveUpUnlessOwnOutcome(resumeRead().thenApply(r -> resumed(r, createRevision)), () -> { },
+        Leadership::resignAsync);
+  }
+
+  /** Our key and the oldest candidate, in one read. */
+  private CompletableFuture<io.etcdrecipes.client.TxnResponse> resumeRead() {
+    return session.client().kv().txn().then(Op.get(key()), Op.get(candidates, GetOption.firstCreate())).commit();
+  }
+
+  private Leadership resumed(io.etcdrecipes.client.TxnResponse r, long createRevision) {
+    ByteSequence key = key();
+    KeyValue kv = r.getResponse(0).first();
+    KeyValue oldest = r.getResponse(1).first();
     if (kv == null || kv.createRevision() != createRevision || kv.lease() != session.leaseId()) {
       throw new OwnershipLostException(key, createRevision, OwnershipLostException.Reason.KEY_GONE,
           "resume: the key is gone, re-created or on another lease", null);

@@ -134,6 +134,14 @@ public final class LeaderLatch implements AutoCloseable {
     return Blocking.await(electedFuture());
   }
 
+  /**
+   * Completes with the term once this participant leads (at once if it leads now). Cancelling the returned future
+   * stops only that wait: the latch goes on campaigning. {@link IllegalStateException} when not started or closed.
+   */
+  public CompletableFuture<Leadership> awaitAsync() {
+    return electedFuture();
+  }
+
   private synchronized CompletableFuture<Leadership> electedFuture() {
     if (state != State.STARTED) {
       throw new IllegalStateException("the latch is " + state);

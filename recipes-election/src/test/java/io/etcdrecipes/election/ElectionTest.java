@@ -139,7 +139,7 @@ class ElectionTest {
 
     Session after = t.closeLater(Session.builder(t.client()).leaseId(before.leaseId()).build(Timing.seconds(10)));
     Election e = Election.create(after, "el/resume");
-    Leadership again = e.resume(token);
+    Leadership again = get(e.resumeAsync(token), Timing.seconds(5)); // resume(token), as a future
     assertThat(again.fencingToken()).isEqualTo(token);
     assertThat(again.isValid()).isTrue();
     assertThat(term.isValid()).isFalse(); // the old process's term ended with its session

@@ -74,6 +74,26 @@ class LeaderLatchTest {
   }
 
   @Test
+  void awaitAsyncCompletesWithTheTermAndCancellingItStopsOnlyThatWait() throws Exception {
+    EtcdClient c = t.client();
+    List<String> events = new CopyOnWriteArrayList<>();
+    LeaderLatch a = latch(c, "ll/async", "a", events);
+    LeaderLatch b = latch(c, "ll/async", "b", events);
+    assertThatThrownBy(a::awaitAsync).isInstanceOf(IllegalStateException.class); // not started
+    a.start();
+    Leadership first = get(a.awaitAsync(), Timing.seconds(10));
+    b.start();
+    java.util.concurrent.CompletableFuture<Leadership> bWaits = b.awaitAsync();
+    java.util.concurrent.CompletableFuture<Leadership> bWaitsToo = b.awaitAsync();
+    await().atMost(Timing.seconds(5)).until(() -> a.participants().size() == 2);
+    bWaits.cancel(false); // only this wait: b stays in the running
+    a.close();
+    Leadership next = get(bWaitsToo, Timing.seconds(5));
+    assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
+    assertThat(get(b.awaitAsync(), Timing.seconds(1))).isSameAs(next); // leads now: at once
+  }
+
+  @Test
   void startTwiceAndBadInputAreRejected() throws Exception {
     EtcdClient c = t.client();
     LeaderLatch a = t.closeLater(LeaderLatch.builder(c, "ll/bad", "a").build());

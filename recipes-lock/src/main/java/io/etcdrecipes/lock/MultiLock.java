@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -96,6 +97,92 @@ public final class MultiLock {
     } catch (InterruptedException | RuntimeException | Error e) {
       releaseAll(taken);
       throw e;
+    }
+  }
+
+  /**
+   * Takes every lock, in order, as a future. Any completion of it but its own — {@code cancel}, {@code orTimeout},
+   * {@code completeExceptionally} — gives the attempt up: the lock being waited for is abandoned (its key deleted)
+   * and what was taken is released; a failure of one lock releases the others.
+   */
+  public CompletableFuture<HeldLocks> lockAsync() {
+    CompletableFuture<HeldLocks> own = new CompletableFuture<>();
+    List<Ownership> taken = new ArrayList<>();
+    java.util.concurrent.atomic.AtomicReference<CompletableFuture<Ownership>> waiting =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Runnable giveUp = () -> {
+      own.cancel(false);
+      CompletableFuture<Ownership> w = waiting.get();
+      if (w != null) {
+        w.cancel(false); // a mutex's lockAsync gives its attempt up on cancel
+      }
+      releaseTaken(taken);
+    };
+    takeFrom(0, taken, waiting, own);
+    own.whenComplete((held, e) -> {
+      if (e != null) {
+        releaseTaken(taken);
+      }
+    });
+    return io.etcdrecipes.recipes.internal.Blocking.giveUpUnlessOwnOutcome(own, giveUp, held -> {
+      held.close();
+      return null;
+    });
+  }
+
+  private void takeFrom(int i, List<Ownership> taken,
+                        java.util.concurrent.atomic.AtomicReference<CompletableFuture<Ownership>> waiting,
+                        CompletableFuture<HeldLocks> own) {
+    if (own.isDone()) {
+      return;
+    }
+    if (i == ordered.size()) {
+      synchronized (taken) {
+        own.complete(new HeldLocks(taken));
+      }
+      return;
+    }
+    CompletableFuture<Ownership> f;
+    try {
+      f = ordered.get(i).lockAsync();
+    } catch (RuntimeException e) { // a lost session: nothing written for this one
+      own.completeExceptionally(e);
+      return;
+    }
+    waiting.set(f);
+    if (own.isDone()) {
+      f.cancel(false);
+      return;
+    }
+    f.whenComplete((o, e) -> {
+      if (e != null) {
+        own.completeExceptionally(io.etcdrecipes.recipes.internal.Blocking.unwrap(e));
+        return;
+      }
+      boolean keep;
+      synchronized (taken) {
+        keep = !own.isDone();
+        if (keep) {
+          taken.add(o);
+        }
+      }
+      if (keep) {
+        takeFrom(i + 1, taken, waiting, own);
+      } else {
+        o.releaseAsync(); // given up meanwhile
+      }
+    });
+  }
+
+  /** Releases what {@link #lockAsync} took so far (once; later additions are refused by its isDone check). */
+  private static void releaseTaken(List<Ownership> taken) {
+    List<Ownership> copy;
+    synchronized (taken) {
+      copy = new ArrayList<>(taken);
+      taken.clear();
+    }
+    for (int i = copy.size() - 1; i >= 0; i--) {
+      copy.get(i).releaseAsync();
     }
   }
 

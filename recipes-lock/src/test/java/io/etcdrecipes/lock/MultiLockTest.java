@@ -4,6 +4,7 @@ import static io.etcdrecipes.lock.LockTestSupport.keys;
 import static io.etcdrecipes.testkit.Futures.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.client.ByteSequence;
 import io.etcdrecipes.client.DeleteOption;
@@ -112,5 +113,30 @@ class MultiLockTest {
     }
     assertThatThrownBy(() -> MultiLock.mutexes(t.session(c), "x", "x")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> MultiLock.of()).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void lockAsyncTakesEveryLockAndAGiveUpReleasesWhatItTook() throws Exception {
+    EtcdClient c = t.client();
+    MultiLock all = MultiLock.mutexes(t.session(c), "mla/c", "mla/a", "mla/b");
+    try (HeldLocks held = get(all.lockAsync(), Timing.seconds(5))) {
+      assertThat(held.ownerships()).hasSize(3);
+      assertThat(held.isValid()).isTrue();
+    }
+    assertThat(keys(c, "mla/a")).isEmpty();
+
+    try (Ownership b = Mutex.create(t.session(c), "mla/b").lock(Timing.seconds(5))) {
+      java.util.concurrent.CompletableFuture<HeldLocks> waiting = all.lockAsync();
+      // a taken, b waited for (its key queued behind the holder's)
+      await().atMost(Timing.seconds(5)).until(() -> keys(c, "mla/a").size() == 1 && keys(c, "mla/b").size() == 2);
+      assertThat(waiting).isNotDone();
+      waiting.completeExceptionally(new TimeoutException("given up")); // any foreign completion gives it up
+      await().atMost(Timing.seconds(5)).until(() -> keys(c, "mla/a").isEmpty() && keys(c, "mla/b").size() == 1);
+      assertThat(keys(c, "mla/b")).containsExactly(b.key().toStringUtf8());
+      assertThat(keys(c, "mla/c")).isEmpty();
+    }
+    try (HeldLocks again = get(all.lockAsync(), Timing.seconds(5))) { // nothing of the given-up attempt is in the way
+      assertThat(again.ownerships()).hasSize(3);
+    }
   }
 }
