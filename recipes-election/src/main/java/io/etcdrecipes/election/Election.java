@@ -29,6 +29,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Leader election, byte-compatible with Go's {@code concurrency.Election} and {@code etcdctl elect}: a candidate's
@@ -153,16 +154,37 @@ public final class Election {
       throw new io.etcdrecipes.client.DeadlineExceededException(io.etcdrecipes.client.ErrorCode.DEADLINE_EXCEEDED,
           "resume: no answer in time", null, e);
     }
-    return resumed(r, createRevision);
+    return resumed(r, createRevision, new AtomicBoolean());
   }
 
   /**
    * {@link #resume(long)} as a future (one read); fails with the exceptions {@code resume} throws. Completing or
-   * cancelling the returned future before it has the term gives the term up (resigned) if it is taken up after that.
+   * cancelling the returned future first takes nothing up: the term's key stays, for a later {@code resume}.
    */
   public CompletableFuture<Leadership> resumeAsync(long createRevision) {
-    return Blocking.giveUpUnlessOwnOutcome(resumeRead().thenApply(r -> resumed(r, createRevision)), () -> { },
-        Leadership::resignAsync);
+    CompletableFuture<Leadership> result = new CompletableFuture<>();
+    resumeRead().whenComplete((r, t) -> {
+      if (result.isDone()) {
+        return; // the caller gave up: nothing taken up, the key stays
+      }
+      if (t != null) {
+        result.completeExceptionally(Blocking.unwrap(t));
+        return;
+      }
+      AtomicBoolean keepKey = new AtomicBoolean();
+      Leadership l;
+      try {
+        l = resumed(r, createRevision, keepKey);
+      } catch (RuntimeException e) {
+        result.completeExceptionally(e);
+        return;
+      }
+      if (!result.complete(l)) { // the caller gave up just now: let go of the handle, keep the key
+        keepKey.set(true);
+        l.resignAsync();
+      }
+    });
+    return result;
   }
 
   /** Our key and the oldest candidate, in one read. */
@@ -170,7 +192,8 @@ public final class Election {
     return session.client().kv().txn().then(Op.get(key()), Op.get(candidates, GetOption.firstCreate())).commit();
   }
 
-  private Leadership resumed(io.etcdrecipes.client.TxnResponse r, long createRevision) {
+  /** Takes the term up from {@code r}; releasing it deletes the key unless {@code keepKey} is set by then. */
+  private Leadership resumed(io.etcdrecipes.client.TxnResponse r, long createRevision, AtomicBoolean keepKey) {
     ByteSequence key = key();
     KeyValue kv = r.getResponse(0).first();
     KeyValue oldest = r.getResponse(1).first();
@@ -188,8 +211,13 @@ public final class Election {
       throw new IllegalStateException("this session is already campaigning in " + name + " (one candidate per session)");
     }
     Contender me = new Contender(key, createRevision);
-    Ownership o = Ownership.start(session, policy, me, kv.modRevision(),
-        held -> KeyCleanup.releaseHeld(session.client().kv(), session, me, turn::release));
+    Ownership o = Ownership.start(session, policy, me, kv.modRevision(), held -> {
+      if (keepKey.get()) {
+        turn.release();
+        return CompletableFuture.completedFuture(false);
+      }
+      return KeyCleanup.releaseHeld(session.client().kv(), session, me, turn::release);
+    });
     return new Leadership(session, o, kv.value());
   }
 

@@ -124,8 +124,9 @@ public final class MultiLock {
         releaseTaken(taken);
       }
     });
+    // won just as the caller completed it: release, never blocking the thread that won (an RPC thread)
     return io.etcdrecipes.recipes.internal.Blocking.giveUpUnlessOwnOutcome(own, giveUp, held -> {
-      held.close();
+      releaseTaken(new ArrayList<>(held.ownerships()));
       return null;
     });
   }
@@ -137,9 +138,11 @@ public final class MultiLock {
       return;
     }
     if (i == ordered.size()) {
+      HeldLocks all;
       synchronized (taken) {
-        own.complete(new HeldLocks(taken));
+        all = new HeldLocks(taken);
       }
+      own.complete(all); // outside the lock: what completes with it runs on this thread
       return;
     }
     CompletableFuture<Ownership> f;
