@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.etcdrecipes.testkit.EtcdClusterExtension;
-import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.QuorumOutage;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -30,11 +30,6 @@ class BarrierRidesThroughFailuresTest {
 
   @AfterEach
   void close() throws Exception {
-    for (EtcdMember m : etcd.members()) {
-      if (m.isPaused()) {
-        m.resume();
-      }
-    }
     if (t != null) {
       t.close();
     }
@@ -46,23 +41,19 @@ class BarrierRidesThroughFailuresTest {
     Barrier coordinator = Barrier.create(t.client(), "ride/barrier");
     assertThat(coordinator.hold()).isTrue();
 
-    EtcdMember leader = etcd.leader();
-    EtcdMember other = etcd.members().stream().filter(m -> m != leader).findFirst().orElseThrow();
-    leader.kill();
-    other.pause();
     Barrier waiter = Barrier.create(t.client(), "ride/barrier");
-    CompletableFuture<Void> waiting = CompletableFuture.runAsync(() -> {
-      try {
-        waiter.await(Timing.seconds(30));
-      } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    });
-    await().during(Timing.millis(3_000)).atMost(Timing.seconds(6)).until(() -> !waiting.isDone());
-
-    other.resume();
-    leader.startNoWait();
-    etcd.cluster().awaitHealthy(Timing.seconds(20));
+    CompletableFuture<Void> waiting;
+    try (QuorumOutage outage = QuorumOutage.start(etcd.cluster())) {
+      waiting = CompletableFuture.runAsync(() -> {
+        try {
+          waiter.await(Timing.seconds(30));
+        } catch (Exception e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      });
+      await().during(Timing.millis(3_000)).atMost(Timing.seconds(6)).until(() -> !waiting.isDone());
+      outage.heal(Timing.seconds(20));
+    }
     assertThat(waiting).isNotDone(); // still held
     assertThat(coordinator.release()).isTrue();
     waiting.get(Timing.seconds(10).toMillis(), TimeUnit.MILLISECONDS);

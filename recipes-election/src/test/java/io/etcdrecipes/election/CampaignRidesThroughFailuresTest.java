@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
-import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.QuorumOutage;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,11 +32,6 @@ class CampaignRidesThroughFailuresTest {
 
   @AfterEach
   void close() throws Exception {
-    for (EtcdMember m : etcd.members()) {
-      if (m.isPaused()) {
-        m.resume();
-      }
-    }
     if (t != null) {
       t.close();
     }
@@ -51,22 +46,18 @@ class CampaignRidesThroughFailuresTest {
     Session candidateSession = t.session(candidateClient, Duration.ofSeconds(20));
     Leadership first = Election.create(leaderSession, "ride/election").campaign("a", Timing.seconds(5));
 
-    EtcdMember etcdLeader = etcd.leader();
-    EtcdMember other = etcd.members().stream().filter(m -> m != etcdLeader).findFirst().orElseThrow();
-    etcdLeader.kill();
-    other.pause();
-    CompletableFuture<Leadership> campaigning = CompletableFuture.supplyAsync(() -> {
-      try {
-        return Election.create(candidateSession, "ride/election").campaign("b", Timing.seconds(30));
-      } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    });
-    await().during(Timing.millis(3_000)).atMost(Timing.seconds(6)).until(() -> !campaigning.isDone());
-
-    other.resume();
-    etcdLeader.startNoWait();
-    etcd.cluster().awaitHealthy(Timing.seconds(20));
+    CompletableFuture<Leadership> campaigning;
+    try (QuorumOutage outage = QuorumOutage.start(etcd.cluster())) {
+      campaigning = CompletableFuture.supplyAsync(() -> {
+        try {
+          return Election.create(candidateSession, "ride/election").campaign("b", Timing.seconds(30));
+        } catch (Exception e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      });
+      await().during(Timing.millis(3_000)).atMost(Timing.seconds(6)).until(() -> !campaigning.isDone());
+      outage.heal(Timing.seconds(20));
+    }
     first.close();
     try (Leadership won = campaigning.get(Timing.seconds(30).toMillis(), TimeUnit.MILLISECONDS)) {
       assertThat(won.fencingToken()).isGreaterThan(first.fencingToken());

@@ -9,6 +9,7 @@ import io.etcdrecipes.recipes.Ownership;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
 import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.QuorumOutage;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -58,23 +59,19 @@ class WaitsRideThroughFailuresTest {
     Session waiterSession = t.session(waiterClient, Duration.ofSeconds(20));
     Ownership held = Mutex.create(holderSession, "ride/lock").lock(Timing.seconds(5));
 
-    EtcdMember leader = etcd.leader();
-    EtcdMember other = etcd.members().stream().filter(m -> m != leader).findFirst().orElseThrow();
-    leader.kill();
-    other.pause(); // one member left: no quorum, every call fails after its 1 s timeout
-    CompletableFuture<Ownership> waiting = CompletableFuture.supplyAsync(() -> {
-      try {
-        return Mutex.create(waiterSession, "ride/lock").lock(Timing.seconds(30));
-      } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    });
-    // several call timeouts without a quorum: the lock call goes on (on the old code it failed within about 1 s)
-    await().during(Timing.millis(3_000)).atMost(Timing.seconds(6)).until(() -> !waiting.isDone());
-
-    other.resume();
-    leader.startNoWait();
-    etcd.cluster().awaitHealthy(Timing.seconds(20));
+    CompletableFuture<Ownership> waiting;
+    try (QuorumOutage outage = QuorumOutage.start(etcd.cluster())) { // no quorum: every call fails after its 1 s
+      waiting = CompletableFuture.supplyAsync(() -> {
+        try {
+          return Mutex.create(waiterSession, "ride/lock").lock(Timing.seconds(30));
+        } catch (Exception e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      });
+      // several call timeouts without a quorum: the lock call goes on (on the old code it failed within about 1 s)
+      await().during(Timing.millis(3_000)).atMost(Timing.seconds(6)).until(() -> !waiting.isDone());
+      outage.heal(Timing.seconds(20));
+    }
     held.close(); // the holder lets go (or lost its hold while its session was suspended: the key goes either way)
     try (Ownership mine = waiting.get(Timing.seconds(30).toMillis(), TimeUnit.MILLISECONDS)) {
       assertThat(mine.fencingToken()).isGreaterThan(held.fencingToken());

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.etcdrecipes.client.EtcdClient;
 import io.etcdrecipes.recipes.Session;
 import io.etcdrecipes.testkit.EtcdClusterExtension;
-import io.etcdrecipes.testkit.EtcdMember;
+import io.etcdrecipes.testkit.QuorumOutage;
 import io.etcdrecipes.testkit.Timing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,11 +32,6 @@ class QueueRidesThroughFailuresTest {
 
   @AfterEach
   void close() throws Exception {
-    for (EtcdMember m : etcd.members()) {
-      if (m.isPaused()) {
-        m.resume();
-      }
-    }
     if (t != null) {
       t.close();
     }
@@ -49,22 +44,18 @@ class QueueRidesThroughFailuresTest {
     Session consumerSession = t.session(consumerClient, Duration.ofSeconds(20));
     Queue producer = Queue.create(t.session(t.client(), Duration.ofSeconds(20)), "ride/queue");
 
-    EtcdMember leader = etcd.leader();
-    EtcdMember other = etcd.members().stream().filter(m -> m != leader).findFirst().orElseThrow();
-    leader.kill();
-    other.pause();
-    CompletableFuture<QueueItem> taking = CompletableFuture.supplyAsync(() -> {
-      try {
-        return Queue.create(consumerSession, "ride/queue").dequeue(Timing.seconds(30));
-      } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    });
-    await().during(Timing.millis(3_000)).atMost(Timing.seconds(6)).until(() -> !taking.isDone());
-
-    other.resume();
-    leader.startNoWait();
-    etcd.cluster().awaitHealthy(Timing.seconds(20));
+    CompletableFuture<QueueItem> taking;
+    try (QuorumOutage outage = QuorumOutage.start(etcd.cluster())) {
+      taking = CompletableFuture.supplyAsync(() -> {
+        try {
+          return Queue.create(consumerSession, "ride/queue").dequeue(Timing.seconds(30));
+        } catch (Exception e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      });
+      await().during(Timing.millis(3_000)).atMost(Timing.seconds(6)).until(() -> !taking.isDone());
+      outage.heal(Timing.seconds(20));
+    }
     producer.enqueue("after the outage");
     QueueItem got = taking.get(Timing.seconds(30).toMillis(), TimeUnit.MILLISECONDS);
     assertThat(got.valueUtf8()).isEqualTo("after the outage");
